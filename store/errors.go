@@ -1,0 +1,38 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
+
+	"github.com/livematch/livematch/engine"
+)
+
+// classify translates a driver error into an *engine.Error by type, never by
+// message text. A nil error stays nil.
+func classify(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *engine.Error
+	if errors.As(err, &ee) {
+		return err
+	}
+	var sel topology.ServerSelectionError
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return engine.Wrap(engine.KindNotFound, op, "not found", err)
+	case mongo.IsDuplicateKeyError(err):
+		return engine.Wrap(engine.KindConflict, op, "an object with the same key exists", err)
+	case errors.As(err, &sel), mongo.IsNetworkError(err), mongo.IsTimeout(err),
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, mongo.ErrClientDisconnected):
+		return engine.Wrap(engine.KindUnavailable, op, "the database is unavailable", err)
+	case errors.Is(err, context.Canceled):
+		return engine.Wrap(engine.KindUnavailable, op, "the request was cancelled", err)
+	default:
+		return fmt.Errorf("%s: %w", op, err)
+	}
+}

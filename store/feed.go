@@ -132,3 +132,18 @@ func (f *Feed) Pending() int {
 	defer f.mu.Unlock()
 	return len(f.queue)
 }
+
+// Requeue puts changes back at the front of the queue (after a follower
+// failed to apply them), keeping their order.
+func (f *Feed) Requeue(changes []ProductChange) {
+	if len(changes) == 0 {
+		return
+	}
+	f.mu.Lock()
+	f.queue = append(append([]ProductChange(nil), changes...), f.queue...)
+	f.mu.Unlock()
+	select {
+	case f.notify <- struct{}{}:
+	default:
+	}
+}

@@ -398,3 +398,12 @@ func (s *Store) Audit(ctx context.Context, orgID string, limit int) ([]AuditEntr
 	}
 	return out, nil
 }
+
+// OrgHasKey reports whether the org has a current API key.
+func (s *Store) OrgHasKey(ctx context.Context, orgID string) (bool, error) {
+	_, d, err := s.getOrgDoc(ctx, orgID)
+	if err != nil {
+		return false, err
+	}
+	return d.KeyID != "", nil
+}

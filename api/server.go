@@ -1,0 +1,204 @@
+// Package api is livematch's HTTP adapter: the Gin router, API-key auth with
+// roles and ownership, strict request decoding, RFC 9457 problem+json errors
+// (one mapping from engine error kinds to statuses), the OpenAPI document and
+// Prometheus metrics. Handlers bind, call and render; search lives in the
+// indexer, rules in the engine, persistence in the store.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/livematch/livematch/engine"
+	"github.com/livematch/livematch/store"
+)
+
+// Index is what the API needs from the search index.
+type Index interface {
+	// Search runs a product search; bad parameters are KindInvalid.
+	Search(ctx context.Context, q engine.ProductQuery) (engine.ProductPage, error)
+}
+
+// IndexStatus reports how far the index is along the change feed.
+type IndexStatus struct {
+	Documents  uint64 `json:"documents"`
+	AppliedSeq int64  `json:"last_seq_applied"`
+	HeadSeq    int64  `json:"head_seq"`
+	Lag        int64  `json:"lag"`
+	Ready      bool   `json:"ready"`
+}
+
+// Regions resolves and searches administrative divisions.
+type Regions interface {
+	engine.RegionBook
+	// Search returns divisions whose name (either language) or code matches q.
+	Search(q string, limit int) []engine.Region
+}
+
+// Config holds the server's collaborators and limits.
+type Config struct {
+	Store       *store.Store
+	Index       Index
+	IndexStatus func(ctx context.Context) (IndexStatus, error)
+	Regions     Regions
+	Logger      *slog.Logger
+	Now         func() time.Time
+	// Registry receives the server's metrics; /metrics serves it.
+	Registry *prometheus.Registry
+	// ReviewRequired makes new and changed products start pending review.
+	ReviewRequired bool
+	// MaxBodyBytes limits JSON bodies (default 1 MiB); MaxBulkBytes the
+	// NDJSON bulk body (default 32 MiB).
+	MaxBodyBytes int64
+	MaxBulkBytes int64
+	// RequestTimeout bounds each request's work (default 10s).
+	RequestTimeout time.Duration
+	// RateLimit is the sustained requests per second per API key (default
+	// 100) and RateBurst the burst (default 200). Negative disables.
+	RateLimit float64
+	RateBurst int
+	// Started, if set, reports whether start-up has finished; until then
+	// every /v1 route answers 503 with Retry-After.
+	Started func() bool
+}
+
+// Server serves the livematch HTTP API.
+type Server struct {
+	cfg     Config
+	store   *store.Store
+	index   Index
+	regions Regions
+	log     *slog.Logger
+	now     func() time.Time
+	limiter *limiter
+	metrics *metrics
+	engine  *gin.Engine
+}
+
+// New builds the server and its routes.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.MaxBulkBytes <= 0 {
+		cfg.MaxBulkBytes = 32 << 20
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 10 * time.Second
+	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = 100
+	}
+	if cfg.RateBurst <= 0 {
+		cfg.RateBurst = 200
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{cfg: cfg, store: cfg.Store, index: cfg.Index, regions: cfg.Regions, log: cfg.Logger, now: cfg.Now,
+		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Now)}
+	s.metrics = newMetrics(cfg.Registry)
+	s.engine = s.routes()
+	return s
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Routes lists every registered route as "METHOD path" (for tests that must
+// cover every route).
+func (s *Server) Routes() []gin.RouteInfo { return s.engine.Routes() }
+
+func (s *Server) routes() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	// No proxy is trusted: the client IP is the peer address. Put the
+	// trusted proxies here when deploying behind a load balancer.
+	_ = r.SetTrustedProxies(nil)
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(s.recoverer, s.observe, s.timeout)
+	r.NoRoute(func(c *gin.Context) { s.fail(c, engine.Errorf(engine.KindNotFound, "api", "no such route")) })
+	r.NoMethod(func(c *gin.Context) {
+		s.fail(c, &engine.Error{Kind: engine.KindInvalid, Op: "api", Msg: "method not allowed on this route",
+			Fields: []engine.FieldError{{Field: "method", Message: c.Request.Method + " is not allowed here"}}})
+	})
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", s.metricsHandler())
+	r.GET("/openapi.json", s.openapi)
+
+	v1 := r.Group("/v1", s.gate)
+	meta := v1.Group("/meta")
+	meta.GET("/categories", s.metaCategories)
+	meta.GET("/certifications", s.metaCertifications)
+	meta.GET("/regions", s.metaRegions)
+
+	a := v1.Group("", s.authenticate, s.rateLimit)
+	a.POST("/orgs", s.requireKind(engine.OrgAdmin), s.createOrg)
+	a.GET("/orgs", s.requireKind(engine.OrgAdmin), s.listOrgs)
+	a.GET("/orgs/:id", s.getOrg)
+	a.PATCH("/orgs/:id", s.requireKind(engine.OrgAdmin), s.patchOrg)
+	a.POST("/orgs/:id/keys", s.rotateKey)
+	a.GET("/orgs/:id/audit", s.orgAudit)
+
+	supplier := s.requireKind(engine.OrgFactory, engine.OrgCooperative, engine.OrgImporter)
+	a.POST("/products", supplier, s.upsertProduct)
+	a.POST(`/products\:bulk`, supplier, s.bulkProducts)
+	a.GET("/products", s.searchProducts)
+	a.GET("/products/:id", s.getProduct)
+	a.PUT("/products/:id", supplier, s.putProduct)
+	a.DELETE("/products/:id", supplier, s.deleteProduct)
+	a.PATCH("/products/:id/stock", supplier, s.patchStock)
+	a.PATCH("/products/:id/review", s.requireKind(engine.OrgAdmin), s.patchReview)
+
+	a.GET("/index/status", s.requireKind(engine.OrgAdmin), s.indexStatus)
+	return r
+}
+
+// recoverer turns a panic into a logged 500 problem.
+func (s *Server) recoverer(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.fail(c, engine.Errorf(engine.KindInternal, "api.recover", "panic: %v", v))
+		}
+	}()
+	c.Next()
+}
+
+// gate answers 503 until start-up has finished.
+func (s *Server) gate(c *gin.Context) {
+	if s.cfg.Started != nil && !s.cfg.Started() {
+		s.fail(c, engine.Errorf(engine.KindUnavailable, "api.gate", "the service is starting; try again shortly"))
+		return
+	}
+	c.Next()
+}
+
+// timeout bounds the request's context.
+func (s *Server) timeout(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.RequestTimeout)
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
+	c.Next()
+}
+
+// bind decodes the JSON body strictly into v, within the body limit.
+func (s *Server) bind(c *gin.Context, v any) error {
+	return decodeJSON(http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes), v)
+}

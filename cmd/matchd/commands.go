@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/livematch/livematch/api"
+	"github.com/livematch/livematch/engine"
+	"github.com/livematch/livematch/fixtures"
+	"github.com/livematch/livematch/indexer"
+	"github.com/livematch/livematch/store"
+)
+
+func (m *Main) demoKeysPath() string { return filepath.Join(m.Config.DataDir, "demo-keys.json") }
+
+// demoKey is one line of demo-keys.json.
+type demoKey struct {
+	OrgID  string `json:"org_id"`
+	Kind   string `json:"kind"`
+	Name   string `json:"name"`
+	APIKey string `json:"api_key"`
+}
+
+// seedIfEmpty loads the demo catalogue when the database has no products.
+func (m *Main) seedIfEmpty(ctx context.Context) error {
+	n, err := m.store.CountProducts(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	return m.seed(ctx)
+}
+
+// seed loads the demo catalogue. Orgs have fixed ids, so seeding twice
+// leaves existing orgs (and their keys) alone and upserts products by sku.
+// Keys of newly created demo orgs are written to demo-keys.json.
+func (m *Main) seed(ctx context.Context) error {
+	cat := fixtures.Demo(m.regions)
+	orgs := make([]*engine.Org, len(cat.Orgs))
+	var keys []demoKey
+	for i := range cat.Orgs {
+		o := cat.Orgs[i]
+		o.ID = fmt.Sprintf("org_demo_%02d", i+1)
+		if err := engine.PrepareOrg(&o, m.regions); err != nil {
+			return fmt.Errorf("demo org %d: %w", i, err)
+		}
+		existing, err := m.store.GetOrg(ctx, o.ID)
+		switch {
+		case err == nil:
+			orgs[i] = existing
+			continue
+		case !engine.IsKind(err, engine.KindNotFound):
+			return err
+		}
+		if err := m.store.CreateOrg(ctx, &o); err != nil {
+			return err
+		}
+		key, err := api.IssueKey(ctx, m.store, o.ID)
+		if err != nil {
+			return err
+		}
+		orgs[i] = &o
+		keys = append(keys, demoKey{OrgID: o.ID, Kind: string(o.Kind), Name: o.NameZh + " / " + o.NameEn, APIKey: key})
+	}
+	var batch []*engine.Product
+	for _, dp := range cat.Products {
+		p := dp.Product
+		owner := orgs[dp.OrgIndex]
+		if err := engine.PrepareProduct(&p, owner, m.regions); err != nil {
+			return fmt.Errorf("demo product %s: %w", p.SKU, err)
+		}
+		batch = append(batch, &p)
+	}
+	for start := 0; start < len(batch); start += 500 {
+		res, err := m.store.BulkUpsertProducts(ctx, batch[start:min(start+500, len(batch))], nil)
+		if err != nil {
+			return err
+		}
+		for _, r := range res {
+			if r.Err != nil {
+				return r.Err
+			}
+		}
+	}
+	if len(keys) > 0 {
+		b, _ := json.MarshalIndent(keys, "", "  ")
+		if err := os.WriteFile(m.demoKeysPath(), append(b, '\n'), 0o600); err != nil {
+			return err
+		}
+	}
+	m.log.Info("demo catalogue loaded", "orgs", len(orgs), "products", len(batch), "keys", m.demoKeysPath())
+	return nil
+}
+
+func (m *Main) runSeed(ctx context.Context) error {
+	if err := m.waitInit(ctx); err != nil {
+		return err
+	}
+	if err := m.seed(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "demo catalogue loaded; org keys in %s; the index catches up at the next start\n", m.demoKeysPath())
+	return nil
+}
+
+func (m *Main) runImport(ctx context.Context) error {
+	if err := m.waitInit(ctx); err != nil {
+		return err
+	}
+	org, err := m.store.GetOrg(ctx, m.Config.ImportOrg)
+	if err != nil {
+		return fmt.Errorf("--org %s: %w", m.Config.ImportOrg, err)
+	}
+	if !org.Kind.IsSupplier() {
+		return fmt.Errorf("--org %s is a %s; only factories, cooperatives and importers list products", org.ID, org.Kind)
+	}
+	f, err := os.Open(m.Config.ImportFile)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	bar := progressbar.NewOptions64(info.Size(), progressbar.OptionSetWriter(m.Stderr),
+		progressbar.OptionSetDescription("importing"), progressbar.OptionShowBytes(true),
+		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+	r := progressbar.NewReader(f, bar)
+	start := time.Now()
+	res, err := api.ImportProducts(ctx, api.ImportConfig{Store: m.store, Regions: m.regions, ReviewRequired: m.Config.ReviewRequired}, &r, org, nil)
+	_ = bar.Finish()
+	took := time.Since(start)
+	fmt.Fprintf(m.Stdout, "accepted %d, rejected %d in %s (%.0f lines/s)\n", res.Accepted, res.Rejected,
+		took.Round(time.Millisecond), float64(res.Accepted+res.Rejected)/took.Seconds())
+	for i, e := range res.Errors {
+		if i == 20 {
+			fmt.Fprintf(m.Stdout, "… and %d more rejected lines\n", len(res.Errors)-20)
+			break
+		}
+		for _, f := range e.Errors {
+			fmt.Fprintf(m.Stdout, "line %d %s: %s: %s\n", e.Line, e.SKU, f.Field, f.Message)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stdout, "the search index picks the products up when matchd serve starts")
+	return nil
+}
+
+func (m *Main) runReindex(ctx context.Context) error {
+	if err := m.waitInit(ctx); err != nil {
+		return err
+	}
+	var err error
+	if m.gloss, err = fixtures.LoadGlossary(); err != nil {
+		return err
+	}
+	mark := m.store.Feed().Watermark()
+	total, err := m.store.CountProducts(ctx)
+	if err != nil {
+		return err
+	}
+	bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(m.Stderr),
+		progressbar.OptionSetDescription("reindexing"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
+		progressbar.OptionThrottle(100*time.Millisecond))
+	scan := func(ctx context.Context, fn func(indexer.Change) error) error {
+		return m.store.ScanProducts(ctx, 0, func(c store.ProductChange) error {
+			if c.Deleted {
+				return nil
+			}
+			return fn(indexer.Change{Seq: c.Seq, ID: c.ID, Product: c.Product})
+		})
+	}
+	start := time.Now()
+	idx, err := indexer.Rebuild(ctx, indexer.Config{Path: m.indexPath(), Glossary: m.gloss, Logger: m.log},
+		scan, indexer.RebuildOptions{Checkpoint: mark, Progress: func(n int) { _ = bar.Set(n) }})
+	_ = bar.Finish()
+	if err != nil {
+		return err
+	}
+	m.index = idx
+	n, _ := idx.DocCount()
+	took := time.Since(start)
+	fmt.Fprintf(m.Stdout, "\nreindexed %d products in %s (%.0f/s); checkpoint %d\n", n, took.Round(time.Millisecond), float64(n)/took.Seconds(), mark)
+	return nil
+}

@@ -73,8 +73,10 @@ func jsonError(op string, err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		msg = "the JSON value is incomplete"
 	default:
-		if m := unknownField.FindStringSubmatch(err.Error()); m != nil {
+		if m := unknownField.FindStringSubmatch(err.Error()); m != nil && m[1] != "" {
 			field, msg = m[1], "unknown field"
+		} else if m != nil {
+			msg = `unknown field "" (empty name)`
 		} else {
 			msg = err.Error()
 		}
@@ -123,3 +125,6 @@ func describeType(kind string) string {
 		return kind
 	}
 }
+
+// asEngineError is errors.As for *engine.Error.
+func asEngineError(err error, target **engine.Error) bool { return errors.As(err, target) }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -189,5 +191,29 @@ func (m *Main) runReindex(ctx context.Context) error {
 	n, _ := idx.DocCount()
 	took := time.Since(start)
 	fmt.Fprintf(m.Stdout, "\nreindexed %d products in %s (%.0f/s); checkpoint %d\n", n, took.Round(time.Millisecond), float64(n)/took.Seconds(), mark)
+	return nil
+}
+
+// runHealthcheck asks a running server's /healthz (for container health
+// checks, where no curl is installed).
+func (m *Main) runHealthcheck(ctx context.Context) error {
+	addr := m.Config.Addr
+	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthz answered %d", res.StatusCode)
+	}
 	return nil
 }

@@ -103,9 +103,9 @@ func (m *Main) ParseFlags(args []string) error {
 		m.Command, args = args[0], args[1:]
 	}
 	switch m.Command {
-	case "serve", "import", "reindex", "seed":
+	case "serve", "import", "reindex", "seed", "healthcheck":
 	default:
-		return fmt.Errorf("unknown command %q (want serve, import, reindex or seed)", m.Command)
+		return fmt.Errorf("unknown command %q (want serve, import, reindex, seed or healthcheck)", m.Command)
 	}
 	fs := flag.NewFlagSet("matchd "+m.Command, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
@@ -168,6 +168,9 @@ func (m *Main) Run(ctx context.Context) error {
 		h = slog.NewTextHandler(m.Stderr, opts)
 	}
 	m.log = slog.New(h)
+	if m.Command == "healthcheck" {
+		return m.runHealthcheck(ctx)
+	}
 	if err := m.openCommon(ctx); err != nil {
 		return err
 	}

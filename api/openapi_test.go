@@ -1,14 +1,22 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
 )
 
 // loadOpenAPI parses the embedded document.
@@ -142,4 +150,161 @@ func firstRequirement(reqs openapi3.SecurityRequirements) openapi3.SecurityRequi
 		return nil
 	}
 	return reqs[0]
+}
+
+// conformance sends real requests to a running API and validates each
+// request and response against the document.
+type conformance struct {
+	t    *testing.T
+	e    *env
+	doc  *openapi3.T
+	seen map[string]bool
+}
+
+var ndjsonDecoder sync.Once
+
+// call sends method tmpl (an OpenAPI path, its parameters filled from
+// params) with the query, key, body and header pairs, asserts the status and
+// validates the exchange against the document (the request only when it is
+// meant to be good).
+func (c *conformance) call(status int, method, tmpl string, params map[string]string, query, key string, body any, hdr ...string) resp {
+	c.t.Helper()
+	path := tmpl
+	for k, v := range params {
+		path = strings.ReplaceAll(path, "{"+k+"}", url.PathEscape(v))
+	}
+	if query != "" {
+		path += "?" + query
+	}
+	r := c.e.do(method, path, key, body, hdr...)
+	if r.status != status {
+		c.t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.status, status, r.raw)
+	}
+	item := c.doc.Paths.Value(tmpl)
+	if item == nil || item.GetOperation(method) == nil {
+		c.t.Fatalf("%s %s is not documented", method, tmpl)
+	}
+	c.seen[method+" "+tmpl] = true
+
+	var raw []byte
+	switch b := body.(type) {
+	case nil:
+	case string:
+		raw = []byte(b)
+	default:
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	req, err := http.NewRequest(method, c.e.url+path, bytes.NewReader(raw))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	ctx := context.Background()
+	in := &openapi3filter.RequestValidationInput{
+		Request:    req,
+		PathParams: params,
+		Route:      &routers.Route{Spec: c.doc, Path: tmpl, PathItem: item, Method: method, Operation: item.GetOperation(method)},
+		Options:    &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true},
+	}
+	if status < 400 {
+		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
+			c.t.Errorf("%s %s: the request does not match openapi.json: %v", method, path, err)
+		}
+	}
+	out := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in,
+		Status:                 r.status,
+		Header:                 r.header,
+		Body:                   io.NopCloser(bytes.NewReader(r.raw)),
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
+		c.t.Errorf("%s %s: the %d response does not match openapi.json: %v\n%s", method, path, r.status, err, r.raw)
+	}
+	return r
+}
+
+// TestOpenAPIConformance exercises every documented operation on a running
+// API and checks that requests and responses (good ones and problems) match
+// the document.
+func TestOpenAPIConformance(t *testing.T) {
+	ndjsonDecoder.Do(func() { openapi3filter.RegisterBodyDecoder("application/x-ndjson", openapi3filter.PlainBodyDecoder) })
+	doc := loadOpenAPI(t)
+	e := newEnv(t)
+	c := &conformance{t: t, e: e, doc: doc, seen: map[string]bool{}}
+	admin := e.admin
+
+	// ops and meta
+	c.call(200, "GET", "/healthz", nil, "", "", nil)
+	c.call(200, "GET", "/readyz", nil, "", "", nil)
+	c.call(200, "GET", "/metrics", nil, "", "", nil)
+	c.call(200, "GET", "/openapi.json", nil, "", "", nil)
+	c.call(200, "GET", "/v1/meta/categories", nil, "", "", nil)
+	c.call(200, "GET", "/v1/meta/certifications", nil, "", "", nil)
+	c.call(200, "GET", "/v1/meta/regions", nil, "q="+url.QueryEscape("兴国")+"&limit=5", "", nil)
+	c.call(400, "GET", "/v1/meta/regions", nil, "limit=many", "", nil)
+
+	// orgs
+	org := c.call(201, "POST", "/v1/orgs", nil, "", admin, map[string]any{"kind": "cooperative", "name_zh": "兴国县脐橙合作社",
+		"name_en": "Xingguo Navel Orange Cooperative", "region_code": "360732", "countries": []string{"CN", "MY"}})
+	orgID, key := org.body["id"].(string), org.body["api_key"].(string)
+	id := map[string]string{"id": orgID}
+	c.call(200, "GET", "/v1/orgs", nil, "", admin, nil)
+	c.call(200, "GET", "/v1/orgs/{id}", id, "", key, nil)
+	c.call(200, "PATCH", "/v1/orgs/{id}", id, "", admin, map[string]any{"grade": "A"}, "If-Match", `"1"`)
+	c.call(412, "PATCH", "/v1/orgs/{id}", id, "", admin, map[string]any{"status": "suspended"}, "If-Match", `"1"`)
+	c.call(400, "PATCH", "/v1/orgs/{id}", id, "", admin, map[string]any{"grade": "Z", "extra": 1})
+	c.call(403, "GET", "/v1/orgs", nil, "", key, nil)
+	c.call(401, "GET", "/v1/orgs", nil, "", "", nil)
+	c.call(404, "GET", "/v1/orgs/{id}", map[string]string{"id": "org_nosuchorg"}, "", admin, nil)
+	key = c.call(201, "POST", "/v1/orgs/{id}/keys", id, "", key, nil).body["api_key"].(string)
+	c.call(200, "GET", "/v1/orgs/{id}/audit", id, "limit=50", admin, nil)
+
+	// products
+	p := product("GN-ORANGE-5KG")
+	created := c.call(201, "POST", "/v1/products", nil, "", key, p)
+	pid := map[string]string{"id": created.body["id"].(string)}
+	c.call(200, "POST", "/v1/products", nil, "", key, p)
+	c.call(400, "POST", "/v1/products", nil, "", key, without(product("GN-ORANGE-5KG"), "price_cny"))
+	c.call(413, "POST", "/v1/products", nil, "", key, `{"sku":"`+strings.Repeat("x", 2<<20)+`"}`)
+	c.call(403, "POST", "/v1/products", nil, "", admin, p)
+	c.call(200, "GET", "/v1/products/{id}", pid, "", admin, nil)
+	c.call(200, "PUT", "/v1/products/{id}", pid, "", key, without(product("GN-ORANGE-5KG"), "sku", "live_price_cny"))
+	c.call(200, "PATCH", "/v1/products/{id}/stock", pid, "", key, map[string]any{"stock": 120}, "If-Match", `"3"`)
+	c.call(412, "PATCH", "/v1/products/{id}/stock", pid, "", key, map[string]any{"stock": 7}, "If-Match", `"1"`)
+	c.call(200, "PATCH", "/v1/products/{id}/review", pid, "", admin, map[string]any{"review_status": "approved", "note": "ok"})
+	c.call(200, "GET", "/v1/products", nil, "q="+url.QueryEscape("脐橙")+"&category=fresh_fruit&poverty_relief=true&price_min=1&price_max=100&in_stock=true&limit=10", key, nil)
+	c.call(400, "GET", "/v1/products", nil, "category=nope&limit=x", key, nil)
+	bulk := mustJSON(t, product("BULK-1")) + "\n\n" + mustJSON(t, without(product("BULK-2"), "stock")) + "\n{bad json\n"
+	res := c.call(200, "POST", "/v1/products:bulk", nil, "", key, bulk, "Content-Type", "application/x-ndjson")
+	if res.body["accepted"] != float64(1) || res.body["rejected"] != float64(2) {
+		t.Errorf("bulk: %s", res.raw)
+	}
+	c.call(204, "DELETE", "/v1/products/{id}", pid, "", key, nil)
+	c.call(404, "GET", "/v1/products/{id}", pid, "", key, nil)
+	c.call(200, "GET", "/v1/index/status", nil, "", admin, nil)
+
+	var missed []string
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			if !c.seen[method+" "+path] {
+				missed = append(missed, method+" "+path)
+			}
+		}
+	}
+	sort.Strings(missed)
+	if len(missed) > 0 {
+		t.Errorf("operations not exercised: %v", missed)
+	}
 }

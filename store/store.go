@@ -100,17 +100,18 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 // feed's watermark. It answers KindUnavailable while the database is down.
 func (s *Store) Init(ctx context.Context) error {
 	const op = "store.Init"
-	if _, err := s.products.Indexes().CreateMany(ctx, []mongo.IndexModel{
-		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "sku", Value: 1}}, Options: options.Index().SetUnique(true).SetName("org_sku")},
-		{Keys: bson.D{{Key: "seq", Value: 1}}, Options: options.Index().SetName("seq")},
-	}); err != nil {
-		return classify(op, err)
-	}
-	if _, err := s.orgs.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "seq", Value: 1}}, Options: options.Index().SetName("seq")}); err != nil {
-		return classify(op, err)
-	}
-	if _, err := s.audit.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "at", Value: 1}}, Options: options.Index().SetName("org_at")}); err != nil {
-		return classify(op, err)
+	for _, ix := range []struct {
+		coll  *mongo.Collection
+		model mongo.IndexModel
+	}{
+		{s.products, mongo.IndexModel{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "sku", Value: 1}}, Options: options.Index().SetUnique(true).SetName("org_sku")}},
+		{s.products, mongo.IndexModel{Keys: bson.D{{Key: "seq", Value: 1}}, Options: options.Index().SetName("seq")}},
+		{s.orgs, mongo.IndexModel{Keys: bson.D{{Key: "seq", Value: 1}}, Options: options.Index().SetName("seq")}},
+		{s.audit, mongo.IndexModel{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "at", Value: 1}}, Options: options.Index().SetName("org_at")}},
+	} {
+		if err := ensureIndex(ctx, ix.coll, ix.model); err != nil {
+			return classify(op, err)
+		}
 	}
 	cur, err := s.currentSeq(ctx, collProducts)
 	if err != nil {
@@ -120,6 +121,39 @@ func (s *Store) Init(ctx context.Context) error {
 		s.feed = NewFeed(cur)
 	}
 	return nil
+}
+
+// ensureIndex creates an index unless one of that name exists. Indexes are
+// created one per command: FerretDB 1.24 panics on a createIndexes command
+// naming several indexes that all exist already.
+func ensureIndex(ctx context.Context, coll *mongo.Collection, model mongo.IndexModel) error {
+	specs, err := coll.Indexes().ListSpecifications(ctx)
+	var ce mongo.CommandError
+	if errors.As(err, &ce) && ce.Code == 26 { // NamespaceNotFound: no collection yet
+		err = nil
+	}
+	if err != nil {
+		return err
+	}
+	var name string
+	if model.Options != nil {
+		var o options.IndexOptions
+		for _, set := range model.Options.List() {
+			if err := set(&o); err != nil {
+				return err
+			}
+		}
+		if o.Name != nil {
+			name = *o.Name
+		}
+	}
+	for _, sp := range specs {
+		if sp.Name == name {
+			return nil
+		}
+	}
+	_, err = coll.Indexes().CreateOne(ctx, model)
+	return err
 }
 
 // Feed returns the in-process change feed of products (nil before Init).

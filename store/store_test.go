@@ -287,3 +287,13 @@ func TestUnavailable(t *testing.T) {
 		t.Fatalf("get: %v", err)
 	}
 }
+
+func TestInitTwice(t *testing.T) {
+	s := mustOpen(t)
+	// A restart runs Init on a database whose indexes exist.
+	for i := 0; i < 2; i++ {
+		if err := s.Init(context.Background()); err != nil {
+			t.Fatalf("Init #%d: %v", i+2, err)
+		}
+	}
+}

@@ -108,7 +108,7 @@ func TestServeDemoRestartAndIndexLoss(t *testing.T) {
 		t.Fatalf("org: %d %v", st, org)
 	}
 	key := org["api_key"].(string)
-	st, _ = call(t, m, "POST", "/v1/products", key, `{"sku":"CX-1","title_zh":"苍溪红心猕猴桃","category":"fresh_fruit","price_cny":59,"stock":300}`)
+	st, _ = call(t, m, "POST", "/v1/products", key, `{"sku":"CX-1","title_zh":"苍溪红心猕猴桃 测试批次甲","category":"fresh_fruit","price_cny":59,"stock":300}`)
 	if st != 201 {
 		t.Fatalf("product: %d", st)
 	}
@@ -118,7 +118,7 @@ func TestServeDemoRestartAndIndexLoss(t *testing.T) {
 
 	// ...is there after a restart on the same directory, and searchable.
 	m, _ = startMain(t, dir)
-	if got := total(t, m, key, "红心猕猴桃"); got != 1 {
+	if got := total(t, m, key, "测试批次甲"); got != 1 {
 		t.Fatalf("after restart: %v hits", got)
 	}
 	if got := total(t, m, admin, ""); got != demoTotal+1 {

@@ -1,0 +1,157 @@
+package indexer
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/livematch/livematch/engine"
+)
+
+// Change is one write from the change feed.
+type Change struct {
+	Seq     int64
+	ID      string
+	Deleted bool
+	Product *engine.Product // nil when Deleted
+}
+
+// Apply indexes a batch of changes in one Bleve batch that also stores
+// checkpoint, the highest sequence number the caller knows to be fully
+// applied, so that index content and checkpoint move together. The stored
+// checkpoint never goes backwards. The catalogue is updated after the batch.
+//
+// Replays are harmless: a change is ignored when its Seq is not above the
+// sequence number already applied for its id (remembered for live products
+// and, above the checkpoint, for deletes), or not above the stored
+// checkpoint. Within one call the highest Seq per id wins.
+//
+// Apply returns an error of KindInvalid if a change has no ID or an update
+// has no Product (nothing is applied then), and of KindUnavailable if the
+// index is closed.
+func (x *Index) Apply(ctx context.Context, changes []Change, checkpoint int64) error {
+	const op = "indexer.Apply"
+	for i, c := range changes {
+		switch {
+		case c.ID == "":
+			return engine.Errorf(engine.KindInvalid, op, "change %d (seq %d) has no id", i, c.Seq)
+		case !c.Deleted && c.Product == nil:
+			return engine.Errorf(engine.KindInvalid, op, "change %d (seq %d, id %q) has no product", i, c.Seq, c.ID)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	x.applyMu.Lock()
+	defer x.applyMu.Unlock()
+	if x.closed.Load() {
+		return errClosed(op)
+	}
+
+	cp := x.checkpoint.Load()
+	winners := make(map[string]Change, len(changes))
+	x.mu.RLock()
+	for _, c := range changes {
+		if cp > 0 && c.Seq <= cp {
+			continue
+		}
+		if e, ok := x.products[c.ID]; ok && c.Seq <= e.seq {
+			continue
+		}
+		if s, ok := x.tombstones[c.ID]; ok && c.Seq <= s {
+			continue
+		}
+		if w, ok := winners[c.ID]; ok && c.Seq <= w.Seq {
+			continue
+		}
+		winners[c.ID] = c
+	}
+	x.mu.RUnlock()
+
+	newCP := max(cp, checkpoint)
+	b := x.idx.NewBatch()
+	updates := make(map[string]entry, len(winners))
+	tomb := x.tombstones
+	tombChanged := false
+	editTomb := func() {
+		if !tombChanged {
+			tomb = make(map[string]int64, len(x.tombstones)+len(winners))
+			for id, s := range x.tombstones {
+				tomb[id] = s
+			}
+			tombChanged = true
+		}
+	}
+	for id, c := range winners {
+		if c.Deleted {
+			b.Delete(id)
+			editTomb()
+			tomb[id] = c.Seq
+			updates[id] = entry{seq: c.Seq}
+			continue
+		}
+		if _, ok := tomb[id]; ok {
+			editTomb()
+			delete(tomb, id)
+		}
+		p := cloneProduct(c.Product)
+		p.ID = id
+		d, err := newIndexDoc(p, c.Seq, x.gloss.Simplify)
+		if err != nil {
+			return engine.Wrap(engine.KindInternal, op, "cannot encode a product", err)
+		}
+		if err := b.Index(id, d); err != nil {
+			return engine.Wrap(engine.KindInternal, op, "cannot map a product", err)
+		}
+		updates[id] = entry{p: p, seq: c.Seq}
+	}
+	var prune []string
+	for id, s := range tomb {
+		if s <= newCP {
+			prune = append(prune, id)
+		}
+	}
+	if len(prune) > 0 {
+		editTomb()
+		for _, id := range prune {
+			delete(tomb, id)
+		}
+	}
+	if tombChanged {
+		v, err := json.Marshal(tomb)
+		if err != nil {
+			return engine.Wrap(engine.KindInternal, op, "cannot encode tombstones", err)
+		}
+		b.SetInternal([]byte(keyTombstones), v)
+	}
+	if len(winners) == 0 && !tombChanged && newCP == cp {
+		return nil // nothing to write
+	}
+	var cpv [8]byte
+	binary.BigEndian.PutUint64(cpv[:], uint64(newCP))
+	b.SetInternal([]byte(keyCheckpoint), cpv[:])
+
+	if err := x.idx.Batch(b); err != nil {
+		return x.bleveErr(op, "cannot write the batch", err)
+	}
+
+	x.mu.Lock()
+	for id, e := range updates {
+		if e.p == nil {
+			delete(x.products, id)
+		} else {
+			x.products[id] = e
+		}
+	}
+	x.mu.Unlock()
+	x.tombstones = tomb
+	x.tombCount.Store(int64(len(tomb)))
+	x.checkpoint.Store(newCP)
+	x.lastApply.Store(time.Now().UnixNano())
+	if skipped := len(changes) - len(winners); skipped > 0 {
+		x.log.Debug("stale changes ignored", "skipped", skipped, "applied", len(winners), "checkpoint", newCP)
+	}
+	return nil
+}

@@ -1,0 +1,151 @@
+package indexer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/livematch/livematch/store"
+)
+
+// Follower keeps an Index in step with the store's change feed: CatchUp
+// replays what the index missed (after a restart or crash), Run applies new
+// writes as they are published.
+type Follower struct {
+	idx     *Index
+	st      *store.Store
+	log     *slog.Logger
+	caught  atomic.Bool
+	batch   int
+	applied atomic.Int64 // changes applied since start, for metrics
+}
+
+// NewFollower returns a follower of st's product feed into idx. The store
+// must be initialised (store.Init) first.
+func NewFollower(idx *Index, st *store.Store, log *slog.Logger) *Follower {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Follower{idx: idx, st: st, log: log, batch: 1000}
+}
+
+// CatchUp applies every product change with seq above the index's checkpoint
+// from a database sweep, then moves the checkpoint to the feed's watermark as
+// it was before the sweep began (everything at or below it was in the
+// database then, so the sweep saw it or a newer version that the feed
+// carries). progress, if set, is called with the number of changes applied.
+func (f *Follower) CatchUp(ctx context.Context, progress func(n int)) error {
+	const op = "indexer.CatchUp"
+	mark := f.st.Feed().Watermark()
+	cp := f.idx.Checkpoint()
+	var buf []Change
+	n := 0
+	flush := func() error {
+		if len(buf) == 0 {
+			return nil
+		}
+		if err := f.idx.Apply(ctx, buf, cp); err != nil {
+			return err
+		}
+		n += len(buf)
+		buf = buf[:0]
+		if progress != nil {
+			progress(n)
+		}
+		return nil
+	}
+	err := f.st.ScanProducts(ctx, cp, func(c store.ProductChange) error {
+		buf = append(buf, Change{Seq: c.Seq, ID: c.ID, Deleted: c.Deleted, Product: c.Product})
+		if len(buf) >= f.batch {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if mark > cp {
+		if err := f.idx.Apply(ctx, nil, mark); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	f.log.Info("index caught up", "replayed", n, "checkpoint", f.idx.Checkpoint())
+	f.caught.Store(true)
+	return nil
+}
+
+// Run applies published changes until ctx ends, then applies what is left.
+// Each drain becomes one index batch whose checkpoint is the feed's
+// watermark at the moment of draining.
+func (f *Follower) Run(ctx context.Context) error {
+	feed := f.st.Feed()
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return f.drain(context.WithoutCancel(ctx))
+		case <-feed.C():
+		case <-tick.C:
+		}
+		if err := f.drain(ctx); err != nil {
+			f.log.Error("applying changes to the index failed; will retry", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+// pendingRetry holds changes drained but not applied after an index error.
+func (f *Follower) drain(ctx context.Context) error {
+	changes, mark := f.st.Feed().Drain()
+	if len(changes) == 0 && mark <= f.idx.Checkpoint() {
+		return nil
+	}
+	batch := make([]Change, len(changes))
+	for i, c := range changes {
+		batch[i] = Change{Seq: c.Seq, ID: c.ID, Deleted: c.Deleted, Product: c.Product}
+	}
+	if err := f.idx.Apply(ctx, batch, mark); err != nil {
+		// Nothing is lost: the changes are in the database above the stored
+		// checkpoint, and a restart replays them. Re-queue for this process.
+		f.st.Feed().Requeue(changes)
+		return err
+	}
+	f.applied.Add(int64(len(batch)))
+	return nil
+}
+
+// CaughtUp reports whether the start-up catch-up has finished.
+func (f *Follower) CaughtUp() bool { return f.caught.Load() }
+
+// FollowStatus describes the index's position along the change feed.
+type FollowStatus struct {
+	Documents  uint64
+	AppliedSeq int64
+	HeadSeq    int64
+	Lag        int64
+	CaughtUp   bool
+}
+
+// Status reads the head of the feed from the database and compares it with
+// the index's checkpoint.
+func (f *Follower) Status(ctx context.Context) (FollowStatus, error) {
+	head, err := f.st.ProductSeq(ctx)
+	if err != nil {
+		return FollowStatus{}, err
+	}
+	docs, err := f.idx.DocCount()
+	if err != nil {
+		return FollowStatus{}, err
+	}
+	cp := f.idx.Checkpoint()
+	return FollowStatus{Documents: docs, AppliedSeq: cp, HeadSeq: head, Lag: max(head-cp, 0), CaughtUp: f.caught.Load()}, nil
+}

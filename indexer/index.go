@@ -1,0 +1,428 @@
+package indexer
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	index "github.com/blevesearch/bleve_index_api"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/livematch/livematch/engine"
+)
+
+// Glossary is what the indexer needs from the bilingual glossary
+// (implemented by fixtures.Glossary).
+type Glossary interface {
+	// Simplify folds traditional Chinese characters to simplified ones.
+	Simplify(s string) string
+	// Expand returns the cross-language synonyms of a term, best first,
+	// excluding the term itself.
+	Expand(term string) []string
+	// LongestPhrase reports how many leading words (1..3) form one glossary
+	// phrase; 0 or 1 means a single word.
+	LongestPhrase(words []string) int
+}
+
+// Config configures an Index.
+type Config struct {
+	// Path is the directory of the Bleve index; "" keeps it in memory (tests).
+	Path string
+	// Glossary folds and expands query terms; nil means no folding and no
+	// expansion.
+	Glossary Glossary
+	// Logger receives operational messages; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock against which certificate expiry is judged in filters
+	// and facets; nil means time.Now.
+	Now func() time.Time
+}
+
+// ErrCorrupt reports that the index at Config.Path exists but cannot be used
+// as it is (unreadable, damaged, or written with another schema). The caller
+// should move the directory aside and Rebuild. Test for it with errors.Is.
+var ErrCorrupt = errors.New("index is corrupt or incompatible")
+
+// Keys of Bleve internal storage.
+const (
+	keyCheckpoint = "lm:checkpoint"
+	keySchema     = "lm:schema"
+	keyTombstones = "lm:tombstones"
+)
+
+// entry is one product of the catalogue with the sequence number of the
+// change that wrote it.
+type entry struct {
+	p   *engine.Product
+	seq int64
+}
+
+// Index is the product index with its in-memory catalogue. It is safe for
+// concurrent use; writes (Apply) are serialised.
+type Index struct {
+	path     string
+	idx      bleve.Index
+	analyzer analysis.Analyzer
+	opts     options
+	gloss    Glossary
+	log      *slog.Logger
+	now      func() time.Time
+
+	applyMu sync.Mutex // serialises Apply; guards tombstones
+	// tombstones maps deleted ids to the sequence number of their delete,
+	// for deletes above the checkpoint (older ones are covered by it).
+	tombstones map[string]int64
+
+	mu       sync.RWMutex // guards products
+	products map[string]entry
+
+	checkpoint atomic.Int64
+	tombCount  atomic.Int64
+	closed     atomic.Bool
+	lastApply  atomic.Int64 // Unix nanoseconds of the last successful Apply
+	loadTime   time.Duration
+}
+
+// Status describes the state of an Index.
+type Status struct {
+	Path       string        // index directory; "" when in memory
+	DocCount   uint64        // documents in the Bleve index
+	Products   int           // products in the catalogue (equals DocCount when healthy)
+	Checkpoint int64         // last change-feed sequence number stored
+	Tombstones int           // deletes remembered above the checkpoint
+	LoadTime   time.Duration // how long restoring the catalogue took on open
+	LastApply  time.Time     // when Apply last succeeded; zero if never since open
+	Closed     bool
+}
+
+// Open opens the index at cfg.Path, creating it if the directory does not
+// exist (or is empty), and restores the catalogue from it. It returns an
+// error wrapping ErrCorrupt if an index exists there but cannot be used, and
+// one of KindUnavailable if another process holds the index.
+func Open(cfg Config) (*Index, error) {
+	return open(cfg, defaultOptions())
+}
+
+func open(cfg Config, o options) (*Index, error) {
+	const op = "indexer.Open"
+	x := &Index{
+		path:       cfg.Path,
+		opts:       o,
+		gloss:      cfg.Glossary,
+		log:        cfg.Logger,
+		now:        cfg.Now,
+		tombstones: map[string]int64{},
+		products:   map[string]entry{},
+	}
+	if x.gloss == nil {
+		x.gloss = noGlossary{}
+	}
+	if x.log == nil {
+		x.log = slog.New(slog.DiscardHandler)
+	}
+	if x.now == nil {
+		x.now = time.Now
+	}
+
+	fresh, err := x.openBleve()
+	if err != nil {
+		return nil, err
+	}
+	if fresh {
+		if err := x.idx.SetInternal([]byte(keySchema), []byte(schemaVersion)); err != nil {
+			_ = x.idx.Close()
+			return nil, engine.Wrap(engine.KindInternal, op, "cannot initialise the index", err)
+		}
+	}
+	if err := x.load(); err != nil {
+		_ = x.idx.Close()
+		return nil, engine.Wrap(engine.KindInternal, op, "the index cannot be used; rebuild it",
+			fmt.Errorf("%w: %s: %w", ErrCorrupt, cfg.Path, err))
+	}
+	a := x.idx.Mapping().AnalyzerNamed(o.analyzer())
+	if a == nil {
+		_ = x.idx.Close()
+		return nil, engine.Wrap(engine.KindInternal, op, "the index cannot be used; rebuild it",
+			fmt.Errorf("%w: analyzer %q missing", ErrCorrupt, o.analyzer()))
+	}
+	x.analyzer = a
+	x.log.Info("index opened", "path", cfg.Path, "products", len(x.products),
+		"checkpoint", x.checkpoint.Load(), "load_time", x.loadTime, "fresh", fresh)
+	return x, nil
+}
+
+// openBleve opens or creates the Bleve index and reports whether it is new.
+func (x *Index) openBleve() (fresh bool, err error) {
+	const op = "indexer.Open"
+	if x.path == "" {
+		m, err := newMapping(x.opts)
+		if err != nil {
+			return false, engine.Wrap(engine.KindInternal, op, "bad index mapping", err)
+		}
+		x.idx, err = bleve.NewUsing("", m, scorch.Name, scorch.Name, nil)
+		if err != nil {
+			return false, engine.Wrap(engine.KindInternal, op, "cannot create the in-memory index", err)
+		}
+		return true, nil
+	}
+	entries, err := os.ReadDir(x.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return false, engine.Wrap(engine.KindUnavailable, op, "cannot read the index directory", err)
+	case len(entries) == 0:
+		if err := os.Remove(x.path); err != nil {
+			return false, engine.Wrap(engine.KindUnavailable, op, "cannot prepare the index directory", err)
+		}
+	default:
+		x.idx, err = openExisting(x.path, x.opts.boltTimeout)
+		if errors.Is(err, bolt.ErrTimeout) {
+			return false, engine.Wrap(engine.KindUnavailable, op, "the index is in use by another process", err)
+		}
+		if err != nil {
+			return false, engine.Wrap(engine.KindInternal, op, "the index cannot be opened; rebuild it",
+				fmt.Errorf("%w: %s: %w", ErrCorrupt, x.path, err))
+		}
+		return false, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(x.path), 0o755); err != nil {
+		return false, engine.Wrap(engine.KindUnavailable, op, "cannot create the index directory", err)
+	}
+	m, err := newMapping(x.opts)
+	if err != nil {
+		return false, engine.Wrap(engine.KindInternal, op, "bad index mapping", err)
+	}
+	x.idx, err = bleve.NewUsing(x.path, m, scorch.Name, scorch.Name,
+		map[string]any{"bolt_timeout": x.opts.boltTimeout.String()})
+	if err != nil {
+		return false, engine.Wrap(engine.KindUnavailable, op, "cannot create the index", err)
+	}
+	return true, nil
+}
+
+// openExisting opens the Bleve index at path. Damaged segment files can make
+// Bleve panic while it loads them; the panic is returned as an error (the
+// damaged index may keep a file handle until the process exits).
+func openExisting(path string, boltTimeout time.Duration) (idx bleve.Index, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			idx, err = nil, fmt.Errorf("panic while opening: %v", r)
+		}
+	}()
+	return bleve.OpenUsing(path, map[string]any{"bolt_timeout": boltTimeout.String()})
+}
+
+// load checks the schema, reads the checkpoint and tombstones and restores
+// the catalogue from the stored records.
+func (x *Index) load() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic while loading: %v", r)
+		}
+	}()
+	start := time.Now()
+	r, err := x.idx.Advanced()
+	if err != nil {
+		return err
+	}
+	rd, err := r.Reader()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rd.Close() }()
+
+	schema, err := rd.GetInternal([]byte(keySchema))
+	if err != nil {
+		return err
+	}
+	if string(schema) != schemaVersion {
+		return fmt.Errorf("schema %q, want %q", schema, schemaVersion)
+	}
+	cp, err := rd.GetInternal([]byte(keyCheckpoint))
+	if err != nil {
+		return err
+	}
+	switch len(cp) {
+	case 0:
+	case 8:
+		x.checkpoint.Store(int64(binary.BigEndian.Uint64(cp)))
+	default:
+		return fmt.Errorf("bad checkpoint value (%d bytes)", len(cp))
+	}
+	tomb, err := rd.GetInternal([]byte(keyTombstones))
+	if err != nil {
+		return err
+	}
+	if len(tomb) > 0 {
+		if err := json.Unmarshal(tomb, &x.tombstones); err != nil {
+			return fmt.Errorf("tombstones: %w", err)
+		}
+	}
+	x.tombCount.Store(int64(len(x.tombstones)))
+
+	ids, err := rd.DocIDReaderAll()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = ids.Close() }()
+	type stored struct {
+		id  string
+		src []byte
+	}
+	var docs []stored
+	for {
+		iid, err := ids.Next()
+		if err != nil {
+			return err
+		}
+		if iid == nil {
+			break
+		}
+		id, err := rd.ExternalID(iid)
+		if err != nil {
+			return err
+		}
+		doc, err := rd.Document(id)
+		if err != nil {
+			return fmt.Errorf("document %q: %w", id, err)
+		}
+		var src []byte
+		if doc != nil {
+			doc.VisitFields(func(f index.Field) {
+				if f.Name() == fSource {
+					src = f.Value() // a copy, owned by us
+				}
+			})
+		}
+		if src == nil {
+			return fmt.Errorf("document %q has no stored record", id)
+		}
+		docs = append(docs, stored{id, src})
+	}
+
+	// Decoding the records is most of the cost; spread it over the cores.
+	entries := make([]entry, len(docs))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(docs)/256))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(docs); i += workers {
+				var rec record
+				if err := json.Unmarshal(docs[i].src, &rec); err != nil {
+					errs[w] = fmt.Errorf("document %q: %w", docs[i].id, err)
+					return
+				}
+				p := rec.Product.product()
+				p.ID = docs[i].id
+				entries[i] = entry{p: p, seq: rec.Seq}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	x.products = make(map[string]entry, len(docs))
+	for i, d := range docs {
+		x.products[d.id] = entries[i]
+	}
+	x.loadTime = time.Since(start)
+	return nil
+}
+
+// Close closes the index. Later calls on it return errors of KindUnavailable.
+func (x *Index) Close() error {
+	if x.closed.Swap(true) {
+		return nil
+	}
+	x.applyMu.Lock()
+	defer x.applyMu.Unlock()
+	if err := x.idx.Close(); err != nil {
+		return engine.Wrap(engine.KindInternal, "indexer.Close", "cannot close the index", err)
+	}
+	return nil
+}
+
+// Checkpoint returns the last change-feed checkpoint stored in the index
+// (0 for a new index). It never goes backwards while the index is open.
+func (x *Index) Checkpoint() int64 { return x.checkpoint.Load() }
+
+// DocCount returns the number of documents in the Bleve index. It returns
+// an error of KindUnavailable if the index is closed.
+func (x *Index) DocCount() (uint64, error) {
+	const op = "indexer.DocCount"
+	if x.closed.Load() {
+		return 0, errClosed(op)
+	}
+	n, err := x.idx.DocCount()
+	if err != nil {
+		return 0, x.bleveErr(op, "cannot count documents", err)
+	}
+	return n, nil
+}
+
+// Product returns the catalogue's product with the given id. The pointer is
+// shared and immutable: callers must not modify the product or its slices.
+// A later Apply replaces the pointer rather than changing the product.
+func (x *Index) Product(id string) (*engine.Product, bool) {
+	x.mu.RLock()
+	e, ok := x.products[id]
+	x.mu.RUnlock()
+	return e.p, ok
+}
+
+// Status reports document counts, the checkpoint and load statistics.
+func (x *Index) Status() Status {
+	s := Status{
+		Path:       x.path,
+		Checkpoint: x.checkpoint.Load(),
+		LoadTime:   x.loadTime,
+		Closed:     x.closed.Load(),
+	}
+	if !s.Closed {
+		s.DocCount, _ = x.idx.DocCount()
+	}
+	if t := x.lastApply.Load(); t != 0 {
+		s.LastApply = time.Unix(0, t)
+	}
+	x.mu.RLock()
+	s.Products = len(x.products)
+	x.mu.RUnlock()
+	s.Tombstones = int(x.tombCount.Load())
+	return s
+}
+
+func errClosed(op string) error {
+	return engine.Errorf(engine.KindUnavailable, op, "the index is closed")
+}
+
+// bleveErr classifies an error from Bleve.
+func (x *Index) bleveErr(op, msg string, err error) error {
+	if errors.Is(err, bleve.ErrorIndexClosed) || x.closed.Load() {
+		return engine.Wrap(engine.KindUnavailable, op, "the index is closed", err)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return engine.Wrap(engine.KindInternal, op, msg, err)
+}
+
+// noGlossary folds nothing and expands nothing.
+type noGlossary struct{}
+
+func (noGlossary) Simplify(s string) string     { return s }
+func (noGlossary) Expand(string) []string       { return nil }
+func (noGlossary) LongestPhrase(w []string) int { return min(len(w), 1) }

@@ -1,0 +1,349 @@
+package indexer
+
+import (
+	"context"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+
+	"github.com/livematch/livematch/engine"
+)
+
+// Paging bounds of Search.
+const (
+	DefaultLimit = 20
+	MaxLimit     = 100
+	MaxOffset    = 10000
+)
+
+// maxClauses bounds the term clauses that glossary expansions may add to a
+// query (the words typed are bounded by maxQueryRunes).
+const maxClauses = 1024
+
+// maxCertTerms bounds the distinct values of the certs field a facet
+// collects: certificate types times distinct expiry instants among the hits.
+const maxCertTerms = 100000
+
+// Search runs a product search: free text (see the package doc) conjoined
+// with the filters of q, facets over all hits, and one page of hits resolved
+// from the catalogue. With text, hits are sorted by score (highest first),
+// then id; without, by id. Limit defaults to DefaultLimit and is clamped to
+// 1..MaxLimit, Offset to 0..MaxOffset. A query whose words are all stop words
+// or punctuation behaves as one without text.
+//
+// Search returns an error of KindInvalid for a bad price band (negative, not
+// a number, or min above max) and of KindUnavailable if the index is closed.
+func (x *Index) Search(ctx context.Context, q engine.ProductQuery) (engine.ProductPage, error) {
+	const op = "indexer.Search"
+	if x.closed.Load() {
+		return engine.ProductPage{}, errClosed(op)
+	}
+	if err := checkQuery(q); err != nil {
+		return engine.ProductPage{}, err
+	}
+	limit, offset := pageBounds(q.Limit, q.Offset)
+	now := x.now()
+	nowMs := float64(now.UnixMilli())
+
+	filters, none := filterQueries(q, nowMs)
+	if none {
+		return emptyPage(), nil
+	}
+	text, hasText := x.textQuery(q.Q)
+
+	var root query.Query
+	switch {
+	case hasText || len(filters) > 0:
+		bq := query.NewBooleanQuery(nil, nil, nil)
+		if hasText {
+			bq.AddMust(text)
+		}
+		if len(filters) > 0 {
+			bq.AddFilter(query.NewConjunctionQuery(filters))
+		}
+		root = bq
+	default:
+		root = bleve.NewMatchAllQuery()
+	}
+
+	req := bleve.NewSearchRequestOptions(root, limit, offset, false)
+	if hasText {
+		req.SortBy([]string{"-_score", "_id"})
+	} else {
+		req.SortBy([]string{"_id"})
+	}
+	req.AddFacet(engine.FacetCategory, bleve.NewFacetRequest(fCategory, 100))
+	req.AddFacet(engine.FacetProvince, bleve.NewFacetRequest(fProvince, 100))
+	req.AddFacet(engine.FacetPovertyRelief, bleve.NewFacetRequest(fPoverty, 2))
+	req.AddFacet(engine.FacetCertification, bleve.NewFacetRequest(fCerts, maxCertTerms))
+
+	res, err := x.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return engine.ProductPage{}, x.bleveErr(op, "search failed", err)
+	}
+
+	page := emptyPage()
+	page.Total = res.Total
+	page.Facets[engine.FacetCategory] = termCounts(res.Facets[engine.FacetCategory])
+	page.Facets[engine.FacetProvince] = termCounts(res.Facets[engine.FacetProvince])
+	page.Facets[engine.FacetPovertyRelief] = termCounts(res.Facets[engine.FacetPovertyRelief])
+	page.Facets[engine.FacetCertification] = certCounts(res.Facets[engine.FacetCertification], nowMs)
+
+	page.Hits = make([]engine.ProductHit, 0, len(res.Hits))
+	x.mu.RLock()
+	for _, h := range res.Hits {
+		e, ok := x.products[h.ID]
+		if !ok {
+			// The batch is visible in Bleve a moment before the catalogue
+			// catches up; skip the hit rather than show a stale product.
+			continue
+		}
+		score := 0.0
+		if hasText {
+			score = h.Score
+		}
+		page.Hits = append(page.Hits, engine.ProductHit{Product: e.p, Score: score})
+	}
+	x.mu.RUnlock()
+	return page, nil
+}
+
+// checkQuery rejects price bands that cannot be meant.
+func checkQuery(q engine.ProductQuery) error {
+	const op = "indexer.Search"
+	var pr engine.Problems
+	bad := func(v *float64) bool { return v != nil && (math.IsNaN(*v) || math.IsInf(*v, 0) || *v < 0) }
+	if bad(q.PriceMin) {
+		pr.Add("price_min", "must be a number ≥ 0")
+	}
+	if bad(q.PriceMax) {
+		pr.Add("price_max", "must be a number ≥ 0")
+	}
+	if q.PriceMin != nil && q.PriceMax != nil && !bad(q.PriceMin) && !bad(q.PriceMax) && *q.PriceMin > *q.PriceMax {
+		pr.Add("price_min", "must not exceed price_max")
+	}
+	return pr.Err(op)
+}
+
+// pageBounds applies the default and the bounds of Limit and Offset.
+func pageBounds(limit, offset int) (int, int) {
+	switch {
+	case limit <= 0:
+		limit = DefaultLimit
+	case limit > MaxLimit:
+		limit = MaxLimit
+	}
+	return limit, min(max(offset, 0), MaxOffset)
+}
+
+func emptyPage() engine.ProductPage {
+	return engine.ProductPage{
+		Hits: []engine.ProductHit{},
+		Facets: map[string][]engine.FacetCount{
+			engine.FacetCategory:      {},
+			engine.FacetCertification: {},
+			engine.FacetProvince:      {},
+			engine.FacetPovertyRelief: {},
+		},
+	}
+}
+
+// filterQueries turns the filters of q into exact, unscored queries. none
+// reports a filter that no product can pass (an unknown certification type).
+func filterQueries(q engine.ProductQuery, nowMs float64) (fs []query.Query, none bool) {
+	term := func(field, value string) {
+		tq := query.NewTermQuery(value)
+		tq.SetField(field)
+		fs = append(fs, tq)
+	}
+	if q.Category != "" {
+		term(fCategory, q.Category)
+	}
+	if q.Province != "" {
+		term(fProvince, q.Province)
+	}
+	if q.OrgID != "" {
+		term(fOrg, q.OrgID)
+	}
+	if q.PovertyRelief != nil {
+		term(fPoverty, strconv.FormatBool(*q.PovertyRelief))
+	}
+	if q.InStock != nil {
+		term(fInStock, strconv.FormatBool(*q.InStock))
+	}
+	if q.OnlyVisible {
+		term(fReview, string(engine.ReviewApproved))
+	}
+	if q.Certification != "" {
+		if _, ok := engine.CertTypeByCode(q.Certification); !ok {
+			return nil, true
+		}
+		from := nowMs + 1
+		inc := true
+		fs = append(fs, query.NewNumericRangeInclusiveQuery(&from, nil, &inc, nil))
+		fs[len(fs)-1].(*query.NumericRangeQuery).SetField(certExpField(q.Certification))
+	}
+	if q.PriceMin != nil || q.PriceMax != nil {
+		inc := true
+		nq := query.NewNumericRangeInclusiveQuery(q.PriceMin, q.PriceMax, &inc, &inc)
+		nq.SetField(fPrice)
+		fs = append(fs, nq)
+	}
+	return fs, false
+}
+
+// textQuery builds the query for the free text q; ok is false when q holds
+// no word that analyses to a token.
+func (x *Index) textQuery(q string) (query.Query, bool) {
+	if strings.TrimSpace(q) == "" {
+		return nil, false
+	}
+	terms := parseTerms(normalizeQuery(q, x.gloss.Simplify), x.gloss)
+	budget := maxClauses
+	var conj []query.Query
+	for _, t := range terms {
+		var alts []query.Query
+		if a, _ := x.altQuery(t.text, boostOriginal); a != nil {
+			alts = append(alts, a)
+		}
+		for _, e := range t.expansions {
+			a, cost := x.altQuery(e, boostExpansion)
+			if a == nil || cost > budget {
+				continue
+			}
+			budget -= cost
+			alts = append(alts, a)
+		}
+		switch len(alts) {
+		case 0:
+		case 1:
+			conj = append(conj, alts[0])
+		default:
+			conj = append(conj, query.NewDisjunctionQuery(alts))
+		}
+	}
+	switch len(conj) {
+	case 0:
+		return nil, false
+	case 1:
+		return conj[0], true
+	default:
+		return query.NewConjunctionQuery(conj), true
+	}
+}
+
+// altQuery is one alternative of a term: all of its tokens in one text field
+// (or in _all). cost is the number of term clauses it holds.
+func (x *Index) altQuery(text string, boost float64) (q query.Query, cost int) {
+	toks := x.tokens(text)
+	if len(toks) == 0 {
+		return nil, 0
+	}
+	type field struct {
+		name  string
+		boost float64
+	}
+	fields := []field{{fAll, 1}}
+	if !x.opts.allField {
+		fields = fields[:0]
+		for _, f := range textFields {
+			fields = append(fields, field(f))
+		}
+	}
+	perField := make([]query.Query, 0, len(fields))
+	for _, f := range fields {
+		tqs := make([]query.Query, len(toks))
+		for i, tok := range toks {
+			tq := query.NewTermQuery(tok)
+			tq.SetField(f.name)
+			tq.SetBoost(boost * f.boost)
+			tqs[i] = tq
+		}
+		if len(tqs) == 1 {
+			perField = append(perField, tqs[0])
+		} else {
+			perField = append(perField, query.NewConjunctionQuery(tqs))
+		}
+	}
+	cost = len(toks) * len(fields)
+	if len(perField) == 1 {
+		return perField[0], cost
+	}
+	return query.NewDisjunctionQuery(perField), cost
+}
+
+// tokens analyses text with the index's text analyzer and returns its
+// distinct tokens, at most maxTokens.
+func (x *Index) tokens(text string) []string {
+	ts := x.analyzer.Analyze([]byte(text))
+	out := make([]string, 0, len(ts))
+	seen := make(map[string]bool, len(ts))
+	for _, t := range ts {
+		s := string(t.Term)
+		if seen[s] {
+			continue
+		}
+		seen[s] = true
+		out = append(out, s)
+		if len(out) == maxTokens {
+			break
+		}
+	}
+	return out
+}
+
+// termCounts converts a terms facet to counts sorted by count, then value.
+func termCounts(fr *search.FacetResult) []engine.FacetCount {
+	out := []engine.FacetCount{}
+	if fr == nil || fr.Terms == nil {
+		return out
+	}
+	for _, t := range fr.Terms.Terms() {
+		if t.Count > 0 {
+			out = append(out, engine.FacetCount{Value: t.Term, Count: t.Count})
+		}
+	}
+	sortCounts(out)
+	return out
+}
+
+// certCounts turns the facet over certs ("type" or "type@expiry-ms") into
+// counts of the certificate types in force at nowMs.
+func certCounts(fr *search.FacetResult, nowMs float64) []engine.FacetCount {
+	out := []engine.FacetCount{}
+	if fr == nil || fr.Terms == nil {
+		return out
+	}
+	counts := map[string]int{}
+	for _, t := range fr.Terms.Terms() {
+		typ, exp, finite := strings.Cut(t.Term, "@")
+		if finite {
+			ms, err := strconv.ParseInt(exp, 10, 64)
+			if err != nil || float64(ms) <= nowMs {
+				continue
+			}
+		}
+		counts[typ] += t.Count
+	}
+	for typ, n := range counts {
+		if n > 0 {
+			out = append(out, engine.FacetCount{Value: typ, Count: n})
+		}
+	}
+	sortCounts(out)
+	return out
+}
+
+func sortCounts(cs []engine.FacetCount) {
+	sort.Slice(cs, func(i, j int) bool {
+		if cs[i].Count != cs[j].Count {
+			return cs[i].Count > cs[j].Count
+		}
+		return cs[i].Value < cs[j].Value
+	})
+}

@@ -101,8 +101,7 @@ func ImportProducts(ctx context.Context, cfg ImportConfig, r io.Reader, owner *e
 		case errors.As(err, &mbe):
 			err = engine.Errorf(engine.KindTooLarge, op, "the body is larger than %d bytes; split the import", mbe.Limit)
 		case errors.Is(err, bufio.ErrTooLong):
-			err = &engine.Error{Kind: engine.KindInvalid, Op: op, Msg: "a line is too long",
-				Fields: []engine.FieldError{{Field: "body", Message: "line " + strconv.Itoa(line+1) + " is longer than 1 MiB"}}}
+			err = engine.InvalidField(op, "body", "line "+strconv.Itoa(line+1)+" is longer than 1 MiB")
 		default:
 			err = engine.Wrap(engine.KindInvalid, op, "the body could not be read", err)
 		}

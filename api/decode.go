@@ -33,7 +33,7 @@ func decodeJSON(body io.Reader, v any) error {
 func decodeBytes(data []byte, v any) error {
 	const op = "api.decode"
 	if len(bytes.TrimSpace(data)) == 0 {
-		return &engine.Error{Kind: engine.KindInvalid, Op: op, Msg: "the body is empty", Fields: []engine.FieldError{{Field: "body", Message: "a JSON object is required"}}}
+		return engine.InvalidField(op, "body", "a JSON object is required")
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -41,8 +41,7 @@ func decodeBytes(data []byte, v any) error {
 		return jsonError(op, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return &engine.Error{Kind: engine.KindInvalid, Op: op, Msg: "the body has data after the JSON value",
-			Fields: []engine.FieldError{{Field: "body", Message: "trailing data after the JSON value"}}}
+		return engine.InvalidField(op, "body", "trailing data after the JSON value")
 	}
 	return nil
 }

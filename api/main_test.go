@@ -147,25 +147,25 @@ type resp struct {
 	raw    []byte
 }
 
-// do sends a request; body may be nil, a string (sent as is) or a value
-// (sent as JSON). hdr are extra header pairs.
-func (e *env) do(method, path, key string, body any, hdr ...string) resp {
+// request builds a request; body may be nil, a string or []byte (sent as
+// is) or a value (sent as JSON). hdr are extra header pairs. It also returns
+// the body bytes.
+func (e *env) request(method, path, key string, body any, hdr ...string) (*http.Request, []byte) {
 	e.t.Helper()
-	var rd io.Reader
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = bytes.NewBufferString(b)
+		raw = []byte(b)
 	case []byte:
-		rd = bytes.NewReader(b)
+		raw = b
 	default:
-		j, err := json.Marshal(b)
-		if err != nil {
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
 			e.t.Fatal(err)
 		}
-		rd = bytes.NewReader(j)
 	}
-	req, err := http.NewRequest(method, e.url+path, rd)
+	req, err := http.NewRequest(method, e.url+path, bytes.NewReader(raw))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -178,6 +178,13 @@ func (e *env) do(method, path, key string, body any, hdr ...string) resp {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
+	return req, raw
+}
+
+// do sends a request built by request and decodes the answer.
+func (e *env) do(method, path, key string, body any, hdr ...string) resp {
+	e.t.Helper()
+	req, _ := e.request(method, path, key, body, hdr...)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)

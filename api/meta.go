@@ -51,8 +51,7 @@ type regionOut struct {
 func (s *Server) metaRegions(c *gin.Context) {
 	q := strings.TrimSpace(c.Query("q"))
 	if !utf8.ValidString(q) || utf8.RuneCountInString(q) > 50 {
-		s.fail(c, &engine.Error{Kind: engine.KindInvalid, Op: "api.metaRegions", Msg: "bad query parameter",
-			Fields: []engine.FieldError{{Field: "q", Message: "at most 50 characters of valid UTF-8"}}})
+		s.fail(c, engine.InvalidField("api.metaRegions", "q", "at most 50 characters of valid UTF-8"))
 		return
 	}
 	limit, err := limitParam(c)

@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -186,30 +185,7 @@ func (c *conformance) call(status int, method, tmpl string, params map[string]st
 	}
 	c.seen[method+" "+tmpl] = true
 
-	var raw []byte
-	switch b := body.(type) {
-	case nil:
-	case string:
-		raw = []byte(b)
-	default:
-		var err error
-		if raw, err = json.Marshal(b); err != nil {
-			c.t.Fatal(err)
-		}
-	}
-	req, err := http.NewRequest(method, c.e.url+path, bytes.NewReader(raw))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
+	req, _ := c.e.request(method, path, key, body, hdr...)
 	ctx := context.Background()
 	in := &openapi3filter.RequestValidationInput{
 		Request:    req,

@@ -85,13 +85,8 @@ func (s *Server) listOrgs(c *gin.Context) {
 
 func (s *Server) patchOrg(c *gin.Context) {
 	var in orgPatchIn
-	if err := s.bind(c, &in); err != nil {
-		s.fail(c, err)
-		return
-	}
-	ifv, err := ifMatch(c)
-	if err != nil {
-		s.fail(c, err)
+	ifv, ok := s.bindIfMatch(c, &in)
+	if !ok {
 		return
 	}
 	var patch engine.OrgPatch
@@ -179,8 +174,7 @@ func ifMatch(c *gin.Context) (int64, error) {
 	h = strings.TrimPrefix(h, "W/")
 	v, err := strconv.ParseInt(strings.Trim(h, `"`), 10, 64)
 	if err != nil || v < 1 {
-		return 0, &engine.Error{Kind: engine.KindInvalid, Op: "api.ifMatch", Msg: "If-Match must be an ETag from this API",
-			Fields: []engine.FieldError{{Field: "If-Match", Message: `must be a version ETag such as "3"`}}}
+		return 0, engine.InvalidField("api.ifMatch", "If-Match", `must be a version ETag such as "3"`)
 	}
 	return v, nil
 }
@@ -193,8 +187,7 @@ func limitParam(c *gin.Context) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		return 0, &engine.Error{Kind: engine.KindInvalid, Op: "api.limit", Msg: "bad query parameter",
-			Fields: []engine.FieldError{{Field: "limit", Message: "must be a whole number from 1 to 100"}}}
+		return 0, engine.InvalidField("api.limit", "limit", "must be a whole number from 1 to 100")
 	}
 	return min(max(n, 1), 100), nil
 }

@@ -51,13 +51,8 @@ func reviewPolicy(required bool) func(old, p *engine.Product) {
 
 func (s *Server) upsertProduct(c *gin.Context) {
 	var in productIn
-	if err := s.bind(c, &in); err != nil {
-		s.fail(c, err)
-		return
-	}
-	ifv, err := ifMatch(c)
-	if err != nil {
-		s.fail(c, err)
+	ifv, ok := s.bindIfMatch(c, &in)
+	if !ok {
 		return
 	}
 	p, err := prepareProduct(&in, caller(c), s.regions)
@@ -115,21 +110,15 @@ func (s *Server) putProduct(c *gin.Context) {
 		return
 	}
 	var in productIn
-	if err := s.bind(c, &in); err != nil {
-		s.fail(c, err)
-		return
-	}
-	ifv, err := ifMatch(c)
-	if err != nil {
-		s.fail(c, err)
+	ifv, ok := s.bindIfMatch(c, &in)
+	if !ok {
 		return
 	}
 	if in.SKU == "" {
 		in.SKU = cur.SKU
 	}
 	if strings.TrimSpace(in.SKU) != cur.SKU {
-		s.fail(c, &engine.Error{Kind: engine.KindInvalid, Op: "api.putProduct", Msg: "the sku of a product cannot change",
-			Fields: []engine.FieldError{{Field: "sku", Message: "must be " + strconv.Quote(cur.SKU) + " (post a new product for a new sku)"}}})
+		s.fail(c, engine.InvalidField("api.putProduct", "sku", "must be "+strconv.Quote(cur.SKU)+" (post a new product for a new sku)"))
 		return
 	}
 	p, err := prepareProduct(&in, caller(c), s.regions)
@@ -172,18 +161,12 @@ type stockIn struct {
 
 func (s *Server) patchStock(c *gin.Context) {
 	var in stockIn
-	if err := s.bind(c, &in); err != nil {
-		s.fail(c, err)
+	ifv, ok := s.bindIfMatch(c, &in)
+	if !ok {
 		return
 	}
 	if in.Stock == nil || *in.Stock < 0 || *in.Stock > engine.MaxStock {
-		s.fail(c, &engine.Error{Kind: engine.KindInvalid, Op: "api.patchStock", Msg: "the request has invalid fields",
-			Fields: []engine.FieldError{{Field: "stock", Message: "is required, from 0 to " + strconv.Itoa(engine.MaxStock)}}})
-		return
-	}
-	ifv, err := ifMatch(c)
-	if err != nil {
-		s.fail(c, err)
+		s.fail(c, engine.InvalidField("api.patchStock", "stock", "is required, from 0 to "+strconv.Itoa(engine.MaxStock)))
 		return
 	}
 	me := caller(c)
@@ -209,19 +192,13 @@ type reviewIn struct {
 
 func (s *Server) patchReview(c *gin.Context) {
 	var in reviewIn
-	if err := s.bind(c, &in); err != nil {
-		s.fail(c, err)
+	ifv, ok := s.bindIfMatch(c, &in)
+	if !ok {
 		return
 	}
 	st := engine.ReviewStatus(in.ReviewStatus)
 	if !st.Valid() || utf8.RuneCountInString(in.Note) > 500 {
-		s.fail(c, &engine.Error{Kind: engine.KindInvalid, Op: "api.patchReview", Msg: "the request has invalid fields",
-			Fields: []engine.FieldError{{Field: "review_status", Message: "must be pending, approved or rejected"}}})
-		return
-	}
-	ifv, err := ifMatch(c)
-	if err != nil {
-		s.fail(c, err)
+		s.fail(c, engine.InvalidField("api.patchReview", "review_status", "must be pending, approved or rejected"))
 		return
 	}
 	ctx := c.Request.Context()

@@ -131,8 +131,7 @@ func (s *Server) routes() *gin.Engine {
 	r.Use(s.recoverer, s.observe, s.timeout)
 	r.NoRoute(func(c *gin.Context) { s.fail(c, engine.Errorf(engine.KindNotFound, "api", "no such route")) })
 	r.NoMethod(func(c *gin.Context) {
-		s.fail(c, &engine.Error{Kind: engine.KindInvalid, Op: "api", Msg: "method not allowed on this route",
-			Fields: []engine.FieldError{{Field: "method", Message: c.Request.Method + " is not allowed here"}}})
+		s.fail(c, engine.InvalidField("api", "method", c.Request.Method+" is not allowed here"))
 	})
 
 	r.GET("/healthz", s.healthz)
@@ -201,4 +200,19 @@ func (s *Server) timeout(c *gin.Context) {
 // bind decodes the JSON body strictly into v, within the body limit.
 func (s *Server) bind(c *gin.Context, v any) error {
 	return decodeJSON(http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes), v)
+}
+
+// bindIfMatch binds the body (see bind) and reads If-Match; on failure it
+// renders the problem and reports false.
+func (s *Server) bindIfMatch(c *gin.Context, v any) (int64, bool) {
+	err := s.bind(c, v)
+	var ifv int64
+	if err == nil {
+		ifv, err = ifMatch(c)
+	}
+	if err != nil {
+		s.fail(c, err)
+		return 0, false
+	}
+	return ifv, true
 }

@@ -142,3 +142,9 @@ func (p *Problems) Err(op string) error {
 	}
 	return &Error{Kind: KindInvalid, Op: op, Msg: "the request has invalid fields", Fields: p.Fields}
 }
+
+// InvalidField returns an *Error of KindInvalid naming one field.
+func InvalidField(op, field, message string) *Error {
+	return &Error{Kind: KindInvalid, Op: op, Msg: "the request has invalid fields",
+		Fields: []FieldError{{Field: field, Message: message}}}
+}

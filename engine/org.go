@@ -133,7 +133,7 @@ func PrepareOrg(o *Org, regions RegionBook) error {
 	if !o.Kind.Valid() {
 		p.Add("kind", "must be one of admin, factory, cooperative, importer, mcn, crossborder_firm")
 	}
-	checkText(&p, "name_zh", o.NameZh, 1, 200)
+	checkText(&p, "name_zh", o.NameZh, 0, 200)
 	checkText(&p, "name_en", o.NameEn, 0, 200)
 	if strings.TrimSpace(o.NameZh) == "" && strings.TrimSpace(o.NameEn) == "" {
 		p.Add("name_zh", "name_zh or name_en is required")
@@ -149,6 +149,8 @@ func PrepareOrg(o *Org, regions RegionBook) error {
 		p.Add("status", "must be pending, approved or suspended")
 	}
 	for i, c := range o.Countries {
+		c = strings.ToUpper(strings.TrimSpace(c))
+		o.Countries[i] = c
 		if !ValidCountry(c) {
 			p.Add(indexed("countries", i), "must be an ISO 3166-1 alpha-2 code such as CN or MY")
 		}

@@ -21,7 +21,10 @@ import (
 
 // testURI is the MongoDB every test uses (its own database each): an
 // embedded FerretDB started by TestMain, or MONGODB_URI when set.
-var testURI string
+var (
+	testURI      string
+	testEmbedded *store.Embedded // nil when MONGODB_URI is set
+)
 
 // shared reference data, loaded once (read-only after loading).
 var (
@@ -45,7 +48,7 @@ func runMain(m *testing.M) int {
 			panic(err)
 		}
 		defer e.Close()
-		testURI = e.URI()
+		testURI, testEmbedded = e.URI(), e
 	}
 	return m.Run()
 }
@@ -97,7 +100,7 @@ func newEnv(tb testing.TB, opts ...envOpts) *env {
 	if len(name) > 40 {
 		name = name[len(name)-40:]
 	}
-	st, err := store.Open(ctx, testURI, store.Options{Database: "a_" + name, Now: o.now})
+	st, err := store.Open(ctx, testURI, store.Options{Database: "a_" + name, Now: o.now, Embedded: testEmbedded})
 	if err != nil {
 		tb.Fatal(err)
 	}

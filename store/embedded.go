@@ -2,19 +2,23 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
+	_ "modernc.org/sqlite" // the driver FerretDB uses, for IndexIDs
 )
 
 // Embedded is an in-process FerretDB serving the MongoDB wire protocol on a
 // loopback port over SQLite files in a directory.
 type Embedded struct {
+	dir    string
 	uri    string
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -44,7 +48,7 @@ func StartEmbedded(ctx context.Context, dir string, logger *slog.Logger) (*Embed
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e := &Embedded{cancel: cancel, done: make(chan struct{})}
+	e := &Embedded{dir: abs, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(e.done)
 		_ = f.Run(runCtx) // returns nil when runCtx is cancelled
@@ -68,5 +72,49 @@ func (e *Embedded) URI() string { return e.uri }
 func (e *Embedded) Close() error {
 	e.cancel()
 	<-e.done
+	return nil
+}
+
+// IndexIDs works around FerretDB 1.24's SQLite backend, which looks
+// documents up by _id with the expression _ferretdb_sjson->'$._id' but
+// indexes _ferretdb_sjson->"_id", so SQLite never uses the index and every
+// lookup by _id scans and parses the whole table. It adds an index on the
+// exact expression to every collection table of the database (idempotent;
+// SQLite maintains it on every write FerretDB makes). Collections created
+// later need another call; Store.Init makes it for its collections.
+func (e *Embedded) IndexIDs(ctx context.Context, database string) error {
+	const op = "store.Embedded.IndexIDs"
+	path := filepath.Join(e.dir, database+".sqlite")
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil // no collection yet
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SELECT table_name FROM _ferretdb_collections`)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		tables = append(tables, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	for _, t := range tables {
+		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (_ferretdb_sjson->'$._id')`, t+"_livematch_id", t)
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %s: %w", op, t, err)
+		}
+	}
 	return nil
 }

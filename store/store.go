@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -39,6 +40,9 @@ type Options struct {
 	// Timeout bounds server selection and each operation that has no
 	// deadline of its own; default 5s.
 	Timeout time.Duration
+	// Embedded, when the database is the embedded FerretDB, lets Init add
+	// the _id indexes its SQLite backend lacks (see Embedded.IndexIDs).
+	Embedded *Embedded
 }
 
 // Store persists livematch's objects in MongoDB. It is safe for concurrent use.
@@ -53,6 +57,8 @@ type Store struct {
 	now      func() time.Time
 	log      *slog.Logger
 	timeout  time.Duration
+	embedded *Embedded
+	dbName   string
 	feed     *Feed
 	locks    *stripes
 	seqMu    sync.Mutex
@@ -91,7 +97,7 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 		client: client, db: db,
 		orgs: db.Collection(collOrgs), products: db.Collection(collProducts),
 		keys: db.Collection(collKeys), counters: db.Collection(collCounters), audit: db.Collection(collAudit),
-		now: opts.Now, log: opts.Logger, timeout: opts.Timeout, locks: &stripes{},
+		now: opts.Now, log: opts.Logger, timeout: opts.Timeout, locks: &stripes{}, embedded: opts.Embedded, dbName: opts.Database,
 	}
 	return s, nil
 }
@@ -113,6 +119,23 @@ func (s *Store) Init(ctx context.Context) error {
 			return classify(op, err)
 		}
 	}
+	if s.embedded != nil {
+		// Create every collection now so that IndexIDs covers them all.
+		names, err := s.db.ListCollectionNames(ctx, bson.D{})
+		if err != nil {
+			return classify(op, err)
+		}
+		for _, c := range []string{collOrgs, collProducts, collKeys, collCounters, collAudit} {
+			if !slices.Contains(names, c) {
+				if err := s.db.CreateCollection(ctx, c); err != nil && !isAlreadyExists(err) {
+					return classify(op, err)
+				}
+			}
+		}
+		if err := s.embedded.IndexIDs(ctx, s.dbName); err != nil {
+			return err
+		}
+	}
 	cur, err := s.currentSeq(ctx, collProducts)
 	if err != nil {
 		return err
@@ -121,6 +144,12 @@ func (s *Store) Init(ctx context.Context) error {
 		s.feed = NewFeed(cur)
 	}
 	return nil
+}
+
+// isAlreadyExists reports a createCollection race (NamespaceExists).
+func isAlreadyExists(err error) bool {
+	var ce mongo.CommandError
+	return errors.As(err, &ce) && ce.Code == 48
 }
 
 // ensureIndex creates an index unless one of that name exists. Indexes are

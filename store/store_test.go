@@ -16,7 +16,10 @@ import (
 
 // testURI is the database every test of this package uses (its own database
 // name per test): an embedded FerretDB started by TestMain, or MONGODB_URI.
-var testURI string
+var (
+	testURI      string
+	testEmbedded *Embedded // nil when MONGODB_URI is set
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
@@ -35,7 +38,7 @@ func runMain(m *testing.M) int {
 			panic(err)
 		}
 		defer e.Close()
-		testURI = e.URI()
+		testURI, testEmbedded = e.URI(), e
 	}
 	return m.Run()
 }
@@ -50,7 +53,7 @@ func mustOpen(tb testing.TB) *Store {
 	if len(name) > 40 {
 		name = name[len(name)-40:]
 	}
-	s, err := Open(ctx, testURI, Options{Database: "t_" + name})
+	s, err := Open(ctx, testURI, Options{Database: "t_" + name, Embedded: testEmbedded})
 	if err != nil {
 		tb.Fatal(err)
 	}

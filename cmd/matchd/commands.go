@@ -43,6 +43,9 @@ func (m *Main) seedIfEmpty(ctx context.Context) error {
 // Keys of newly created demo orgs are written to demo-keys.json.
 func (m *Main) seed(ctx context.Context) error {
 	cat := fixtures.Demo(m.regions)
+	if n := m.Config.SeedProducts; n > 0 {
+		cat = fixtures.Generate(1, max(20, n/500), n, m.regions)
+	}
 	orgs := make([]*engine.Org, len(cat.Orgs))
 	var keys []demoKey
 	for i := range cat.Orgs {
@@ -103,9 +106,11 @@ func (m *Main) runSeed(ctx context.Context) error {
 	if err := m.waitInit(ctx); err != nil {
 		return err
 	}
+	start := time.Now()
 	if err := m.seed(ctx); err != nil {
 		return err
 	}
+	fmt.Fprintf(m.Stdout, "loaded in %s; ", time.Since(start).Round(time.Millisecond))
 	fmt.Fprintf(m.Stdout, "demo catalogue loaded; org keys in %s; the index catches up at the next start\n", m.demoKeysPath())
 	return nil
 }

@@ -46,6 +46,8 @@ type Config struct {
 	// import
 	ImportOrg  string
 	ImportFile string
+	// seed: 0 loads the demo catalogue, more generates that many products
+	SeedProducts int
 }
 
 // Main wires matchd's parts together. Tests run it on 127.0.0.1:0.
@@ -124,6 +126,9 @@ func (m *Main) ParseFlags(args []string) error {
 	if m.Command == "import" {
 		fs.StringVar(&c.ImportOrg, "org", "", "id of the org that owns the imported products (required)")
 	}
+	if m.Command == "seed" {
+		fs.IntVar(&c.SeedProducts, "products", 0, "generate this many products (with orgs in proportion) instead of the demo catalogue")
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
@@ -160,14 +165,7 @@ func (m *Main) ParseFlags(args []string) error {
 // listening; the database, demo data and index come up in the background
 // (/readyz tells when), retrying while the database is unreachable.
 func (m *Main) Run(ctx context.Context) error {
-	var h slog.Handler
-	opts := &slog.HandlerOptions{Level: m.Config.LogLevel}
-	if m.Config.LogFormat == "json" {
-		h = slog.NewJSONHandler(m.Stderr, opts)
-	} else {
-		h = slog.NewTextHandler(m.Stderr, opts)
-	}
-	m.log = slog.New(h)
+	m.log = slog.New(m.logHandler(m.Config.LogLevel))
 	if m.Command == "healthcheck" {
 		return m.runHealthcheck(ctx)
 	}
@@ -184,6 +182,15 @@ func (m *Main) Run(ctx context.Context) error {
 	default:
 		return m.runServe(ctx)
 	}
+}
+
+// logHandler returns a handler in the configured format at the given level.
+func (m *Main) logHandler(level slog.Level) slog.Handler {
+	opts := &slog.HandlerOptions{Level: level}
+	if m.Config.LogFormat == "json" {
+		return slog.NewJSONHandler(m.Stderr, opts)
+	}
+	return slog.NewTextHandler(m.Stderr, opts)
 }
 
 // openCommon takes the data directory lock, loads reference data and opens
@@ -207,14 +214,21 @@ func (m *Main) openCommon(ctx context.Context) error {
 	}
 	uri := c.MongoURI
 	if uri == "" {
-		m.embedded, err = store.StartEmbedded(ctx, filepath.Join(c.DataDir, "db"), m.log.With("component", "ferretdb").WithGroup("ferretdb"))
+		// FerretDB logs every connection and failed command; keep only its
+		// errors unless debugging.
+		flevel := max(c.LogLevel, slog.LevelError)
+		if c.LogLevel <= slog.LevelDebug {
+			flevel = slog.LevelDebug
+		}
+		flog := slog.New(m.logHandler(flevel))
+		m.embedded, err = store.StartEmbedded(ctx, filepath.Join(c.DataDir, "db"), flog.With("component", "ferretdb").WithGroup("ferretdb"))
 		if err != nil {
 			return err
 		}
 		uri = m.embedded.URI()
 		m.log.Info("embedded FerretDB started", "dir", filepath.Join(c.DataDir, "db"))
 	}
-	m.store, err = store.Open(ctx, uri, store.Options{Database: c.Database, Logger: m.log})
+	m.store, err = store.Open(ctx, uri, store.Options{Database: c.Database, Logger: m.log, Embedded: m.embedded})
 	return err
 }
 
@@ -382,7 +396,11 @@ func (m *Main) printBanner() {
 	if _, err := os.Stat(m.demoKeysPath()); err == nil {
 		fmt.Fprintf(w, "  demo org keys: %s\n", m.demoKeysPath())
 	}
-	fmt.Fprintf(w, "  try: curl -H \"Authorization: Bearer $KEY\" 'http://%s/v1/products?q=kiwi'\n", m.Addr())
+	key := "$KEY"
+	if m.adminKey != "" {
+		key = m.adminKey
+	}
+	fmt.Fprintf(w, "  try: curl -H 'Authorization: Bearer %s' 'http://%s/v1/products?q=kiwi'\n", key, m.Addr())
 	fmt.Fprintf(w, "  API description: http://%s/openapi.json   health: /healthz /readyz   metrics: /metrics\n\n", m.Addr())
 }
 

@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"strings"
 	"testing"
 
 	"github.com/livematch/livematch/engine"
@@ -80,7 +79,9 @@ func FuzzDecodeOrg(f *testing.F) {
 // FuzzBulkLines feeds arbitrary NDJSON to the line decoder used by bulk
 // import: every line either decodes or is rejected with a named field.
 func FuzzBulkLines(f *testing.F) {
-	f.Add([]byte(strings.Join(productSeeds, "\n")))
+	for i := 0; i+1 < len(productSeeds); i += 2 {
+		f.Add([]byte(productSeeds[i] + "\n\n" + productSeeds[i+1]))
+	}
 	loadRef(f)
 	owner := &engine.Org{ID: "org_x", Kind: engine.OrgFactory, RegionCode: "330782"}
 	f.Fuzz(func(t *testing.T, body []byte) {

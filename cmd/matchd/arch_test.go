@@ -47,4 +47,3 @@ func TestImportDiscipline(t *testing.T) {
 		}
 	}
 }
-

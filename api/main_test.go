@@ -43,7 +43,7 @@ func runMain(m *testing.M) int {
 			panic(err)
 		}
 		defer os.RemoveAll(dir)
-		e, err := store.StartEmbedded(context.Background(), dir, nil)
+		e, err := store.StartEmbedded(context.Background(), dir, "", nil)
 		if err != nil {
 			panic(err)
 		}

@@ -40,6 +40,13 @@ func (f *Follower) CatchUp(ctx context.Context, progress func(n int)) error {
 	const op = "indexer.CatchUp"
 	mark := f.st.Feed().Watermark()
 	cp := f.idx.Checkpoint()
+	if cp >= mark {
+		// Nothing was written since the checkpoint: skip the sweep (on
+		// FerretDB a seq filter reads the whole collection).
+		f.log.Info("index up to date", "checkpoint", cp)
+		f.caught.Store(true)
+		return nil
+	}
 	var buf []Change
 	n := 0
 	flush := func() error {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -25,8 +26,9 @@ type Embedded struct {
 }
 
 // StartEmbedded starts FerretDB with the sqlite handler over the files in dir
-// (created if missing), listening on 127.0.0.1 on a free port. Close stops it.
-func StartEmbedded(ctx context.Context, dir string, logger *slog.Logger) (*Embedded, error) {
+// (created if missing), listening on addr ("" means 127.0.0.1 on a free
+// port). Close stops it.
+func StartEmbedded(ctx context.Context, dir, addr string, logger *slog.Logger) (*Embedded, error) {
 	const op = "store.StartEmbedded"
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -39,7 +41,7 @@ func StartEmbedded(ctx context.Context, dir string, logger *slog.Logger) (*Embed
 		logger = slog.New(slog.DiscardHandler)
 	}
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Listener:  ferretdb.ListenerConfig{TCP: cmp.Or(addr, "127.0.0.1:0")},
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + abs + "/",
 		Logger:    logger,

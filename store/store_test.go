@@ -33,7 +33,7 @@ func runMain(m *testing.M) int {
 			panic(err)
 		}
 		defer os.RemoveAll(dir)
-		e, err := StartEmbedded(context.Background(), dir, nil)
+		e, err := StartEmbedded(context.Background(), dir, "", nil)
 		if err != nil {
 			panic(err)
 		}

@@ -34,6 +34,7 @@ type Config struct {
 	Addr           string
 	DataDir        string
 	MongoURI       string
+	EmbeddedAddr   string
 	Database       string
 	AdminKey       string
 	Demo           bool
@@ -115,6 +116,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&c.Addr, "addr", envOr("MATCHD_ADDR", "127.0.0.1:8080"), "HTTP listen address (env MATCHD_ADDR)")
 	fs.StringVar(&c.DataDir, "data", envOr("MATCHD_DATA_DIR", "./data"), "directory of the embedded database and the index (env MATCHD_DATA_DIR)")
 	fs.StringVar(&c.MongoURI, "mongodb-uri", envOr("MONGODB_URI", ""), "MongoDB URI; empty starts an embedded FerretDB (env MONGODB_URI)")
+	fs.StringVar(&c.EmbeddedAddr, "embedded-addr", envOr("MATCHD_EMBEDDED_ADDR", "127.0.0.1:0"), "address of the embedded FerretDB's MongoDB wire listener, e.g. for mongosh (env MATCHD_EMBEDDED_ADDR)")
 	fs.StringVar(&c.Database, "db-name", envOr("MATCHD_DB_NAME", "livematch"), "database name (env MATCHD_DB_NAME)")
 	fs.StringVar(&c.AdminKey, "admin-key", envOr("MATCHD_ADMIN_KEY", ""), "admin API key; empty generates one on first start and prints it once (env MATCHD_ADMIN_KEY)")
 	fs.BoolVar(&c.Demo, "demo", envBool("MATCHD_DEMO", true), "load the demo catalogue into an empty database (env MATCHD_DEMO)")
@@ -221,12 +223,12 @@ func (m *Main) openCommon(ctx context.Context) error {
 			flevel = slog.LevelDebug
 		}
 		flog := slog.New(m.logHandler(flevel))
-		m.embedded, err = store.StartEmbedded(ctx, filepath.Join(c.DataDir, "db"), flog.With("component", "ferretdb").WithGroup("ferretdb"))
+		m.embedded, err = store.StartEmbedded(ctx, filepath.Join(c.DataDir, "db"), c.EmbeddedAddr, flog.With("component", "ferretdb").WithGroup("ferretdb"))
 		if err != nil {
 			return err
 		}
 		uri = m.embedded.URI()
-		m.log.Info("embedded FerretDB started", "dir", filepath.Join(c.DataDir, "db"))
+		m.log.Info("embedded FerretDB started", "dir", filepath.Join(c.DataDir, "db"), "uri", uri)
 	}
 	m.store, err = store.Open(ctx, uri, store.Options{Database: c.Database, Logger: m.log, Embedded: m.embedded})
 	return err

@@ -127,3 +127,12 @@ func describeType(kind string) string {
 
 // asEngineError is errors.As for *engine.Error.
 func asEngineError(err error, target **engine.Error) bool { return errors.As(err, target) }
+
+// asInvalid returns err's *engine.Error if it is of KindInvalid.
+func asInvalid(err error) (*engine.Error, bool) {
+	var e *engine.Error
+	if errors.As(err, &e) && e.Kind == engine.KindInvalid {
+		return e, true
+	}
+	return nil, false
+}

@@ -100,6 +100,7 @@ func (s *Server) patchOrg(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	before, after, err := s.store.UpdateOrg(ctx, c.Param("id"), ifv, func(o *engine.Org) error { return engine.ApplyOrgPatch(o, patch) })
+	s.orgs.invalidate(c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return

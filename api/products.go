@@ -20,8 +20,7 @@ import (
 func prepareProduct(in *productIn, owner *engine.Org, regions engine.RegionBook) (*engine.Product, error) {
 	p, fields := in.toEngine()
 	err := engine.PrepareProduct(p, owner, regions)
-	var e *engine.Error
-	if errors.As(err, &e) {
+	if e, ok := asInvalid(err); ok {
 		fields = append(fields, e.Fields...)
 	} else if err != nil {
 		return nil, err

@@ -15,13 +15,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/livematch/livematch/engine"
+	"github.com/livematch/livematch/indexer"
 	"github.com/livematch/livematch/store"
 )
 
-// Index is what the API needs from the search index.
+// Index is what the API needs from the search index (see indexer.Index).
 type Index interface {
 	// Search runs a product search; bad parameters are KindInvalid.
 	Search(ctx context.Context, q engine.ProductQuery) (engine.ProductPage, error)
+	// MatchCandidates retrieves a demand profile's candidates.
+	MatchCandidates(ctx context.Context, q indexer.MatchQuery) (indexer.Candidates, error)
+	// TextScore is one product's text relevance for keywords.
+	TextScore(ctx context.Context, keywords, id string) (float64, bool, error)
 }
 
 // IndexStatus reports how far the index is along the change feed.
@@ -46,8 +51,10 @@ type Config struct {
 	Index       Index
 	IndexStatus func(ctx context.Context) (IndexStatus, error)
 	Regions     Regions
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// Geo measures distances for the logistics factor (nil: neutral).
+	Geo    engine.Geo
+	Logger *slog.Logger
+	Now    func() time.Time
 	// Registry receives the server's metrics; /metrics serves it.
 	Registry *prometheus.Registry
 	// ReviewRequired makes new and changed products start pending review.
@@ -76,6 +83,7 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	limiter *limiter
+	orgs    *orgCache
 	metrics *metrics
 	engine  *gin.Engine
 }
@@ -107,7 +115,7 @@ func New(cfg Config) *Server {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, index: cfg.Index, regions: cfg.Regions, log: cfg.Logger, now: cfg.Now,
-		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Now)}
+		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Now), orgs: newOrgCache(cfg.Store, 5*time.Second, cfg.Now)}
 	s.metrics = newMetrics(cfg.Registry)
 	s.engine = s.routes()
 	return s
@@ -162,6 +170,16 @@ func (s *Server) routes() *gin.Engine {
 	a.DELETE("/products/:id", supplier, s.deleteProduct)
 	a.PATCH("/products/:id/stock", supplier, s.patchStock)
 	a.PATCH("/products/:id/review", s.requireKind(engine.OrgAdmin), s.patchReview)
+
+	mcn := s.requireKind(engine.OrgMCN)
+	a.POST("/demand-profiles", mcn, s.createProfile)
+	a.GET("/demand-profiles", s.requireKind(engine.OrgMCN, engine.OrgAdmin), s.listProfiles)
+	a.GET("/demand-profiles/:id", s.getProfile)
+	a.PUT("/demand-profiles/:id", mcn, s.putProfile)
+	a.DELETE("/demand-profiles/:id", mcn, s.deleteProfile)
+	a.GET("/demand-profiles/:id/matches", s.profileMatches)
+	a.POST("/match/products", s.requireKind(engine.OrgMCN, engine.OrgAdmin), s.adHocProductMatch)
+	a.GET("/products/:id/buyers", supplier, s.productBuyers)
 
 	a.GET("/index/status", s.requireKind(engine.OrgAdmin), s.indexStatus)
 	return r

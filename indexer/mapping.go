@@ -22,7 +22,7 @@ import (
 
 // schemaVersion names the mapping and document layout. An index written with
 // another version is reported as ErrCorrupt so that the caller rebuilds it.
-const schemaVersion = "products/2"
+const schemaVersion = "products/3"
 
 // Names of the analysis components configured on the mapping.
 const (
@@ -45,6 +45,8 @@ const (
 	fOrg      = "org_id"
 	fReview   = "review_status"
 	fPrice    = "price"
+	fStock    = "stock"
+	fComm     = "commission"
 	fCertExp  = "cert_exp"
 	fCerts    = "certs"
 	fSource   = "src"
@@ -82,9 +84,11 @@ type indexDoc struct {
 	InStock       string             `json:"in_stock"`       // "true" | "false"
 	OrgID         string             `json:"org_id"`
 	ReviewStatus  string             `json:"review_status"`
-	Price         float64            `json:"price"`    // EffectivePrice
-	CertExp       map[string]float64 `json:"cert_exp"` // type → latest expiry, Unix ms
-	Certs         []string           `json:"certs"`    // "type" or "type@expiry-ms", for facets
+	Price         float64            `json:"price"`      // EffectivePrice
+	Stock         float64            `json:"stock"`      // for the min_stock gate
+	Commission    float64            `json:"commission"` // for the commission floor gate
+	CertExp       map[string]float64 `json:"cert_exp"`   // type → latest expiry, Unix ms
+	Certs         []string           `json:"certs"`      // "type" or "type@expiry-ms", for facets
 	Src           string             `json:"src"`
 }
 
@@ -164,10 +168,13 @@ func newMapping(o options) (*mapping.IndexMappingImpl, error) {
 		fm.IncludeInAll = false
 		doc.AddFieldMappingsAt(name, fm)
 	}
-	price := bleve.NewNumericFieldMapping()
-	price.Store = false
-	price.IncludeInAll = false
-	doc.AddFieldMappingsAt(fPrice, price)
+	for _, name := range []string{fPrice, fStock, fComm} {
+		num := bleve.NewNumericFieldMapping()
+		num.Store = false
+		num.IncludeInAll = false
+		num.DocValues = name == fPrice // only price is sorted or faceted on
+		doc.AddFieldMappingsAt(name, num)
+	}
 
 	certs := bleve.NewDocumentStaticMapping()
 	for _, ct := range engine.CertTypes() {
@@ -314,6 +321,8 @@ func newIndexDoc(p *engine.Product, seq int64, simplify func(string) string) (*i
 		OrgID:         p.OrgID,
 		ReviewStatus:  string(p.ReviewStatus),
 		Price:         p.EffectivePrice(),
+		Stock:         float64(p.Stock),
+		Commission:    p.CommissionRate,
 		Src:           string(src),
 	}
 	if len(p.Tags) > 0 {

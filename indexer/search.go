@@ -54,7 +54,7 @@ func (x *Index) Search(ctx context.Context, q engine.ProductQuery) (engine.Produ
 	if none {
 		return emptyPage(), nil
 	}
-	text, hasText := x.textQuery(q.Q)
+	text, hasText := x.textQuery(q.Q, true)
 
 	var root query.Query
 	switch {
@@ -198,8 +198,10 @@ func filterQueries(q engine.ProductQuery, nowMs float64) (fs []query.Query, none
 }
 
 // textQuery builds the query for the free text q; ok is false when q holds
-// no word that analyses to a token.
-func (x *Index) textQuery(q string) (query.Query, bool) {
+// no word that analyses to a token. With all, every term (or one of its
+// synonyms) must match (search); without, any term may (matching keywords),
+// and documents matching more terms score higher.
+func (x *Index) textQuery(q string, all bool) (query.Query, bool) {
 	if strings.TrimSpace(q) == "" {
 		return nil, false
 	}
@@ -227,13 +229,15 @@ func (x *Index) textQuery(q string) (query.Query, bool) {
 			conj = append(conj, query.NewDisjunctionQuery(alts))
 		}
 	}
-	switch len(conj) {
-	case 0:
+	switch {
+	case len(conj) == 0:
 		return nil, false
-	case 1:
+	case len(conj) == 1:
 		return conj[0], true
-	default:
+	case all:
 		return query.NewConjunctionQuery(conj), true
+	default:
+		return query.NewDisjunctionQuery(conj), true
 	}
 }
 

@@ -54,6 +54,7 @@ type Store struct {
 	keys     *mongo.Collection
 	counters *mongo.Collection
 	audit    *mongo.Collection
+	profiles *mongo.Collection
 	now      func() time.Time
 	log      *slog.Logger
 	timeout  time.Duration
@@ -97,7 +98,8 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 		client: client, db: db,
 		orgs: db.Collection(collOrgs), products: db.Collection(collProducts),
 		keys: db.Collection(collKeys), counters: db.Collection(collCounters), audit: db.Collection(collAudit),
-		now: opts.Now, log: opts.Logger, timeout: opts.Timeout, locks: &stripes{}, embedded: opts.Embedded, dbName: opts.Database,
+		profiles: db.Collection(collProfiles),
+		now:      opts.Now, log: opts.Logger, timeout: opts.Timeout, locks: &stripes{}, embedded: opts.Embedded, dbName: opts.Database,
 	}
 	return s, nil
 }
@@ -125,7 +127,7 @@ func (s *Store) Init(ctx context.Context) error {
 		if err != nil {
 			return classify(op, err)
 		}
-		for _, c := range []string{collOrgs, collProducts, collKeys, collCounters, collAudit} {
+		for _, c := range []string{collOrgs, collProducts, collKeys, collCounters, collAudit, collProfiles} {
 			if !slices.Contains(names, c) {
 				if err := s.db.CreateCollection(ctx, c); err != nil && !isAlreadyExists(err) {
 					return classify(op, err)

@@ -22,7 +22,7 @@ func TestImportDiscipline(t *testing.T) {
 		{"github.com/gin-gonic/gin", []string{"api"}},
 		{"github.com/blevesearch/", []string{"indexer"}},
 		{mod + "store", []string{"api", "indexer", "cmd/matchd"}},
-		{mod + "indexer", []string{"cmd/matchd"}},
+		{mod + "indexer", []string{"api", "cmd/matchd"}},
 		{mod + "api", []string{"cmd/matchd"}},
 		{mod + "fixtures", []string{"cmd/matchd"}},
 	}

@@ -285,7 +285,7 @@ func (m *Main) runServe(ctx context.Context) error {
 	m.follower = indexer.NewFollower(m.index, m.store, m.log.With("component", "follower"))
 	reg := prometheus.NewRegistry()
 	m.api = api.New(api.Config{
-		Store: m.store, Index: m.index, Regions: m.regions, Logger: m.log.With("component", "api"),
+		Store: m.store, Index: m.index, Regions: m.regions, Geo: m.regions, Logger: m.log.With("component", "api"),
 		Registry: reg, ReviewRequired: m.Config.ReviewRequired, RateLimit: m.Config.RateLimit,
 		Started: m.ready.Load,
 		IndexStatus: func(ctx context.Context) (api.IndexStatus, error) {

@@ -1,0 +1,214 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/livematch/livematch/engine"
+	"github.com/livematch/livematch/indexer"
+)
+
+type factorOut struct {
+	Name         string  `json:"name"`
+	Value        float64 `json:"value"`
+	Weight       float64 `json:"weight"`
+	Contribution float64 `json:"contribution"`
+	ReasonZh     string  `json:"reason_zh"`
+	ReasonEn     string  `json:"reason_en"`
+}
+
+func factorsOut(fs []engine.FactorScore) []factorOut {
+	out := make([]factorOut, len(fs))
+	for i, f := range fs {
+		out[i] = factorOut{Name: string(f.Name), Value: f.Value, Weight: f.Weight, Contribution: f.Contribution, ReasonZh: f.ReasonZh, ReasonEn: f.ReasonEn}
+	}
+	return out
+}
+
+type productMatchOut struct {
+	Product productOut  `json:"product"`
+	Score   float64     `json:"score"`
+	Factors []factorOut `json:"factors"`
+}
+
+type matchOut struct {
+	Items      []productMatchOut `json:"items"`
+	Excluded   map[string]int    `json:"excluded"`
+	Candidates uint64            `json:"candidates"`
+	TookMS     int64             `json:"took_ms"`
+}
+
+// matchParams are the engine parameters every product match uses, so that
+// a profile's matches and a product's buyers score alike.
+func (s *Server) matchParams(limit int) engine.MatchParams {
+	return engine.MatchParams{Now: s.now(), Regions: s.regions, Geo: s.cfg.Geo, Limit: limit}
+}
+
+// asOf is the date gates and certificates are judged on: the stream date
+// when set, else now.
+func asOf(p *engine.DemandProfile, now time.Time) time.Time {
+	if !p.StreamDate.IsZero() {
+		return p.StreamDate
+	}
+	return now
+}
+
+// matchProducts retrieves candidates from the index (with the gates it can
+// evaluate pushed down), adds their suppliers and lets the engine gate,
+// score, explain and fairly re-rank them.
+func (s *Server) matchProducts(ctx context.Context, p *engine.DemandProfile, limit int) (matchOut, error) {
+	start := time.Now()
+	cands, err := s.index.MatchCandidates(ctx, indexer.MatchQuery{
+		Keywords: p.Keywords, Categories: p.Categories, PriceMin: p.PriceMin, PriceMax: p.PriceMax,
+		MinCommission: p.MinCommissionRate, MinStock: p.MinStock, RequiredCerts: p.RequiredCerts,
+		CertsAt: asOf(p, s.now()),
+	})
+	if err != nil {
+		return matchOut{}, err
+	}
+	ec := make([]engine.Candidate, 0, len(cands.Hits))
+	suppliers := map[string]*engine.Org{}
+	for _, h := range cands.Hits {
+		org, seen := suppliers[h.Product.OrgID]
+		if !seen {
+			if org, err = s.orgs.get(ctx, h.Product.OrgID); err != nil {
+				return matchOut{}, err
+			}
+			suppliers[h.Product.OrgID] = org
+		}
+		ec = append(ec, engine.Candidate{Product: h.Product, Supplier: org, Text: h.Text})
+	}
+	res := engine.Match(p, ec, s.matchParams(limit))
+	out := matchOut{Items: make([]productMatchOut, 0, len(res.Items)), Excluded: map[string]int{}, Candidates: cands.Total}
+	for _, reason := range engine.GateOrder() {
+		if n := cands.Excluded[reason] + res.Excluded[reason]; n > 0 {
+			out.Excluded[reason] = n
+		}
+	}
+	for _, m := range res.Items {
+		out.Items = append(out.Items, productMatchOut{Product: s.productOut(m.Product), Score: m.Score, Factors: factorsOut(m.Factors)})
+	}
+	out.TookMS = time.Since(start).Milliseconds()
+	return out, nil
+}
+
+func (s *Server) profileMatches(c *gin.Context) {
+	p, ok := s.ownProfile(c)
+	if !ok {
+		return
+	}
+	limit, err := limitParam(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.matchProducts(c.Request.Context(), p, limit)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) adHocProductMatch(c *gin.Context) {
+	var in profileIn
+	if err := s.bind(c, &in); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if in.Name == "" {
+		in.Name = "ad hoc"
+	}
+	p, err := s.prepareProfile(&in, caller(c))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	limit, err := limitParam(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.matchProducts(c.Request.Context(), p, limit)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+type buyerOut struct {
+	Profile profileOut  `json:"profile"`
+	Score   float64     `json:"score"`
+	Factors []factorOut `json:"factors"`
+}
+
+// productBuyers lists the open demand profiles the product fits best,
+// scored exactly as each profile's own matches score it.
+func (s *Server) productBuyers(c *gin.Context) {
+	prod, ok := s.ownProduct(c)
+	if !ok {
+		return
+	}
+	limit, err := limitParam(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	start := time.Now()
+	owner, err := s.orgs.get(ctx, prod.OrgID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	params := s.matchParams(limit)
+	type scored struct {
+		p *engine.DemandProfile
+		m engine.ProductMatch
+	}
+	var hits []scored
+	excluded := map[string]int{}
+	err = s.store.ScanProfiles(ctx, func(p *engine.DemandProfile) error {
+		if p.Status != engine.ProfileOpen {
+			return nil
+		}
+		cand := engine.Candidate{Product: prod, Supplier: owner}
+		if reason := engine.Gate(p, cand, params.Now); reason != "" {
+			excluded[reason]++
+			return nil
+		}
+		text, matched, err := s.index.TextScore(ctx, p.Keywords, prod.ID)
+		if err != nil {
+			return err
+		}
+		if !matched {
+			excluded["keywords"]++
+			return nil
+		}
+		cand.Text = text
+		hits = append(hits, scored{p, engine.Score(p, cand, params)})
+		return nil
+	})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	sort.Slice(hits, func(i, j int) bool {
+		if hits[i].m.Score != hits[j].m.Score {
+			return hits[i].m.Score > hits[j].m.Score
+		}
+		return hits[i].p.ID < hits[j].p.ID
+	})
+	items := make([]buyerOut, 0, min(limit, len(hits)))
+	for _, h := range hits[:min(limit, len(hits))] {
+		items = append(items, buyerOut{Profile: profileOutOf(h.p), Score: h.m.Score, Factors: factorsOut(h.m.Factors)})
+	}
+	c.Header("X-Took-Ms", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
+	c.JSON(http.StatusOK, gin.H{"items": items, "excluded": excluded, "took_ms": time.Since(start).Milliseconds()})
+}

@@ -1,0 +1,467 @@
+package engine
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Gate reasons: why a candidate is excluded from a profile's matches. They are
+// the keys of MatchResult.Excluded.
+const (
+	ExcludedNotApproved   = "not_approved"
+	ExcludedSupplier      = "supplier_not_admitted"
+	ExcludedCategory      = "wrong_category"
+	ExcludedPrice         = "price_out_of_band"
+	ExcludedCommission    = "commission_below_floor"
+	ExcludedStock         = "out_of_stock"
+	ExcludedCertification = "missing_certification"
+	ExcludedSeason        = "out_of_season"
+	ExcludedLeadTime      = "lead_time"
+)
+
+// The gates, in the order Gate checks them; gateNone means "passes".
+const (
+	gateNotApproved = iota
+	gateSupplier
+	gateCategory
+	gatePrice
+	gateCommission
+	gateStock
+	gateCertification
+	gateSeason
+	gateLeadTime
+	numGates
+	gateNone = -1
+)
+
+var gateOrder = [numGates]string{ExcludedNotApproved, ExcludedSupplier, ExcludedCategory, ExcludedPrice,
+	ExcludedCommission, ExcludedStock, ExcludedCertification, ExcludedSeason, ExcludedLeadTime}
+
+// GateOrder returns the gate reasons in the order Gate checks them (a fresh copy).
+func GateOrder() []string { return append([]string(nil), gateOrder[:]...) }
+
+// Geo measures distances between regions for logistics scoring.
+type Geo interface {
+	// Distance returns the great-circle distance in km between the provinces
+	// of two six-digit region codes (0 within one province), or false when
+	// either code is unknown.
+	Distance(fromRegion, toRegion string) (km float64, ok bool)
+}
+
+// Candidate is a product offered to Match: the product, its owning org and
+// the text relevance the index gave it.
+type Candidate struct {
+	Product  *Product
+	Supplier *Org    // the owning org; nil = unknown (fails the supplier gate)
+	Text     float64 // raw text relevance from the index (BM25, >= 0); ignored without keywords
+}
+
+// MatchParams are the collaborators and knobs of one match.
+type MatchParams struct {
+	Now      time.Time  // the clock; the "as of" date is the stream date when set, else Now
+	Regions  RegionBook // names regions in reasons; nil: codes are used
+	Geo      Geo        // distances for logistics; nil: logistics takes its neutral value
+	Limit    int        // top-k; <= 0: DefaultMatchLimit; capped at MaxMatchLimit
+	TextHalf float64    // text relevance that maps to 0.5; <= 0: DefaultTextHalf
+}
+
+// Defaults and limits of a match.
+const (
+	DefaultTextHalf   = 2.0
+	DefaultMatchLimit = 20
+	MaxMatchLimit     = 100
+)
+
+// FactorScore is one factor of a match: its value in [0,1], its weight, its
+// share of the score (Weight·Value/ΣWeight) and the reasons in Chinese and
+// English.
+type FactorScore struct {
+	Name         Factor
+	Value        float64
+	Weight       float64
+	Contribution float64
+	ReasonZh     string
+	ReasonEn     string
+}
+
+// ProductMatch is one scored product: Score in [0,1] is the sum of the
+// factors' contributions (within 0.001; all figures rounded to 4 decimals).
+type ProductMatch struct {
+	Product  *Product
+	Supplier *Org
+	Score    float64
+	Factors  []FactorScore
+}
+
+// MatchResult is the outcome of Match: the top items, best first, how many
+// candidates each gate excluded (reasons with a count of 0 are left out) and
+// how many candidates were offered.
+type MatchResult struct {
+	Items      []ProductMatch
+	Excluded   map[string]int
+	Candidates int
+}
+
+// cst is China Standard Time, in which seasons are reckoned.
+var cst = time.FixedZone("CST", 8*3600)
+
+// gateEnv holds what the gates need besides the profile and the candidate.
+type gateEnv struct {
+	now   time.Time // the clock
+	asOf  time.Time // the stream date when set, else now
+	month int       // month of asOf in China Standard Time, 1..12
+	// streamDays is the number of days from now to the stream date (0 without one).
+	streamDays float64
+}
+
+func newGateEnv(p *DemandProfile, now time.Time) gateEnv {
+	e := gateEnv{now: now, asOf: now}
+	if !p.StreamDate.IsZero() {
+		e.asOf = p.StreamDate
+		e.streamDays = daysBetween(now, p.StreamDate)
+	}
+	e.month = int(e.asOf.In(cst).Month())
+	return e
+}
+
+// Gate reports why candidate c must not be shown for profile p, as the first
+// failing reason in GateOrder, or "" when it passes. now is the clock; the
+// as-of date for certificates and seasons is the stream date when set.
+func Gate(p *DemandProfile, c Candidate, now time.Time) string {
+	env := newGateEnv(p, now)
+	if g := gate(p, &c, &env); g != gateNone {
+		return gateOrder[g]
+	}
+	return ""
+}
+
+func gate(p *DemandProfile, c *Candidate, env *gateEnv) int {
+	pr := c.Product
+	if pr == nil || pr.ReviewStatus != ReviewApproved {
+		return gateNotApproved
+	}
+	if s := c.Supplier; s == nil || s.Status != OrgApproved || s.ID != "" && pr.OrgID != "" && s.ID != pr.OrgID {
+		return gateSupplier
+	}
+	if len(p.Categories) > 0 && !contains(p.Categories, pr.Category) {
+		return gateCategory
+	}
+	price := pr.EffectivePrice()
+	if p.PriceMin != nil && !(price >= *p.PriceMin) || p.PriceMax != nil && !(price <= *p.PriceMax) {
+		return gatePrice
+	}
+	if !(pr.CommissionRate >= p.MinCommissionRate) {
+		return gateCommission
+	}
+	if pr.Stock < max(p.MinStock, 1) {
+		return gateStock
+	}
+	for _, req := range p.RequiredCerts {
+		if !hasValidCert(pr, req, env.asOf) {
+			return gateCertification
+		}
+	}
+	if len(pr.AvailableMonths) > 0 && !slices.Contains(pr.AvailableMonths, env.month) {
+		return gateSeason
+	}
+	if !p.StreamDate.IsZero() && float64(max(pr.LeadTimeDays, 0)) > env.streamDays {
+		return gateLeadTime
+	}
+	return gateNone
+}
+
+func hasValidCert(pr *Product, typ string, t time.Time) bool {
+	for _, c := range pr.Certifications {
+		if c.Type == typ && c.ValidAt(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// daysBetween returns the days from a to b (negative when b is earlier).
+func daysBetween(a, b time.Time) float64 { return b.Sub(a).Hours() / 24 }
+
+// scorer scores candidates for one profile; it holds everything that does
+// not depend on the candidate.
+type scorer struct {
+	p *DemandProfile
+	gateEnv
+	regions  RegionBook
+	geo      Geo
+	textHalf float64
+	keywords bool
+	weights  [numFactors]float64 // sanitised: negative, NaN and infinite weights count as 0
+	scaled   [numFactors]float64 // weights divided by the largest, so sums cannot overflow
+	wsum     float64             // sum of scaled
+	// distance caches the mean distance score per ship-from code (Match only).
+	distance map[string]float64
+}
+
+func newScorer(p *DemandProfile, params MatchParams) *scorer {
+	s := &scorer{
+		p:        p,
+		gateEnv:  newGateEnv(p, params.Now),
+		regions:  params.Regions,
+		geo:      params.Geo,
+		textHalf: params.TextHalf,
+		keywords: strings.TrimSpace(p.Keywords) != "",
+	}
+	if !(s.textHalf > 0) || math.IsInf(s.textHalf, 0) {
+		s.textHalf = DefaultTextHalf
+	}
+	maxW := 0.0
+	for i, f := range factorList {
+		w := p.Weights.Of(f)
+		if !(w > 0) || math.IsInf(w, 0) {
+			w = 0
+		}
+		s.weights[i] = w
+		maxW = max(maxW, w)
+	}
+	if maxW > 0 {
+		for i, w := range s.weights {
+			s.scaled[i] = w / maxW
+			s.wsum += s.scaled[i]
+		}
+	}
+	return s
+}
+
+// certIndex is the position of FactorCertification in factorList.
+const certIndex = 5
+
+// bound returns the highest unrounded score c can reach whatever the value of
+// factor skip (v holds the other values).
+func (s *scorer) bound(v *[numFactors]float64, skip int) float64 {
+	if s.wsum == 0 {
+		return 0
+	}
+	raw := s.scaled[skip]
+	for i, x := range v {
+		if i != skip {
+			raw += s.scaled[i] * x
+		}
+	}
+	return raw / s.wsum
+}
+
+// total combines factor values into the rounded score.
+func (s *scorer) total(v *[numFactors]float64) float64 {
+	if s.wsum == 0 {
+		return 0
+	}
+	raw := 0.0
+	for i, x := range v {
+		raw += s.scaled[i] * x
+	}
+	return round4(unit(raw / s.wsum))
+}
+
+// explain scores c with every factor's reasons.
+func (s *scorer) explain(c *Candidate) ProductMatch {
+	var v [numFactors]float64
+	fs := make([]FactorScore, numFactors)
+	for i, f := range factorList {
+		x, zh, en := s.factor(i, c, true)
+		v[i] = x
+		fs[i] = FactorScore{Name: f, Value: round4(x), Weight: s.weights[i], ReasonZh: zh, ReasonEn: en}
+		if s.wsum > 0 {
+			fs[i].Contribution = round4(s.scaled[i] * x / s.wsum)
+		}
+	}
+	return ProductMatch{Product: c.Product, Supplier: c.Supplier, Score: s.total(&v), Factors: fs}
+}
+
+// Score computes every factor of candidate c for profile p, with reasons.
+// Call it for candidates that pass Gate; for others the values are still in
+// [0,1] but the reasons may not make sense.
+func Score(p *DemandProfile, c Candidate, params MatchParams) ProductMatch {
+	if c.Product == nil {
+		c.Product = &Product{}
+	}
+	return newScorer(p, params).explain(&c)
+}
+
+// Match gates every candidate (counting exclusions by reason), scores the
+// rest, ranks them by score (highest first, ties by product id), re-ranks the
+// top for fair exposure of poverty-relief suppliers (FairTopK with
+// p.PovertyReliefMinShare) and returns the top params.Limit with reasons.
+//
+// Only the top items are explained: the rest are scored without formatting
+// any text, and only the best Limit overall and the best Limit poverty-relief
+// candidates are kept while scanning, which is all FairTopK can pick from.
+func Match(p *DemandProfile, cands []Candidate, params MatchParams) MatchResult {
+	s := newScorer(p, params)
+	k := params.Limit
+	if k <= 0 {
+		k = DefaultMatchLimit
+	}
+	k = min(k, MaxMatchLimit)
+	share := p.PovertyReliefMinShare
+	fair := share > 0
+	if s.geo != nil && len(p.AudienceRegions) > 0 {
+		s.distance = make(map[string]float64, 64)
+	}
+
+	var excluded [numGates]int
+	best := topK{k: k, items: make([]rankEntry, 0, k), cands: cands}
+	relief := topK{k: k, cands: cands}
+	if fair {
+		relief.items = make([]rankEntry, 0, k)
+	}
+	var v [numFactors]float64
+	for i := range cands {
+		c := &cands[i]
+		if g := gate(p, c, &s.gateEnv); g != gateNone {
+			excluded[g]++
+			continue
+		}
+		protected := fair && c.Supplier.PovertyRelief
+		// Certificates are the costliest factor (a second memory region per
+		// product): skip a candidate whose score cannot reach either heap
+		// even with full marks for them.
+		for f := range v {
+			if f != certIndex {
+				v[f], _, _ = s.factor(f, c, false)
+			}
+		}
+		if floor, ok := best.floor(); ok && (!protected || relief.full()) {
+			if protected {
+				floor = min(floor, relief.items[0].score)
+			}
+			if s.bound(&v, certIndex) < floor-0.00005-1e-12 {
+				continue
+			}
+		}
+		v[certIndex], _, _ = s.factor(certIndex, c, false)
+		e := rankEntry{score: s.total(&v), idx: i}
+		best.push(e)
+		if protected {
+			relief.push(e)
+		}
+	}
+
+	// Everything FairTopK can pick: the best k overall and the best k protected.
+	pool := best.items
+	for _, e := range relief.items {
+		if !slices.ContainsFunc(best.items, func(b rankEntry) bool { return b.idx == e.idx }) {
+			pool = append(pool, e)
+		}
+	}
+	slices.SortFunc(pool, func(a, b rankEntry) int {
+		if a.idx == b.idx {
+			return 0
+		}
+		if best.better(a, b) {
+			return -1
+		}
+		return 1
+	})
+	ranked := make([]ProductMatch, len(pool))
+	for j, e := range pool {
+		c := &cands[e.idx]
+		ranked[j] = ProductMatch{Product: c.Product, Supplier: c.Supplier, Score: e.score}
+	}
+	chosen := FairTopK(ranked, k, share)
+	items := make([]ProductMatch, len(chosen))
+	for j, r := range chosen {
+		items[j] = s.explain(&cands[pool[r].idx])
+	}
+
+	res := MatchResult{Items: items, Excluded: make(map[string]int, numGates), Candidates: len(cands)}
+	for g, n := range excluded {
+		if n > 0 {
+			res.Excluded[gateOrder[g]] = n
+		}
+	}
+	return res
+}
+
+// rankEntry is a scored candidate: its rounded score and its index.
+type rankEntry struct {
+	score float64
+	idx   int
+}
+
+// topK keeps the best k entries seen in a min-heap (the worst kept at the root).
+type topK struct {
+	k     int
+	items []rankEntry
+	cands []Candidate
+}
+
+// better reports whether a ranks before b: higher score, then lower product
+// id, then lower index.
+func (t *topK) better(a, b rankEntry) bool {
+	if a.score != b.score {
+		return a.score > b.score
+	}
+	ida, idb := t.cands[a.idx].Product.ID, t.cands[b.idx].Product.ID
+	if ida != idb {
+		return ida < idb
+	}
+	return a.idx < b.idx
+}
+
+// full reports whether the heap holds k entries.
+func (t *topK) full() bool { return len(t.items) >= t.k }
+
+// floor returns the score of the worst entry kept when the heap is full.
+func (t *topK) floor() (float64, bool) {
+	if !t.full() || len(t.items) == 0 {
+		return 0, false
+	}
+	return t.items[0].score, true
+}
+
+func (t *topK) push(e rankEntry) {
+	h := t.items
+	if len(h) < t.k {
+		h = append(h, e)
+		for i := len(h) - 1; i > 0; { // sift up: worse entries rise to the root
+			parent := (i - 1) / 2
+			if !t.better(h[parent], h[i]) {
+				break
+			}
+			h[i], h[parent] = h[parent], h[i]
+			i = parent
+		}
+		t.items = h
+		return
+	}
+	if !t.better(e, h[0]) {
+		return
+	}
+	h[0] = e
+	for i := 0; ; { // sift down
+		l, r, worst := 2*i+1, 2*i+2, i
+		if l < len(h) && t.better(h[worst], h[l]) {
+			worst = l
+		}
+		if r < len(h) && t.better(h[worst], h[r]) {
+			worst = r
+		}
+		if worst == i {
+			break
+		}
+		h[i], h[worst] = h[worst], h[i]
+		i = worst
+	}
+}
+
+// round4 rounds x to 4 decimals.
+func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
+
+// unit clamps x to [0,1], mapping NaN to 0.
+func unit(x float64) float64 {
+	switch {
+	case !(x > 0):
+		return 0
+	case x > 1:
+		return 1
+	}
+	return x
+}

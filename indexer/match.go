@@ -1,0 +1,229 @@
+package indexer
+
+import (
+	"context"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search/query"
+
+	"github.com/livematch/livematch/engine"
+)
+
+// DefaultCandidates is how many candidates MatchCandidates returns at most
+// when the query names no limit.
+const DefaultCandidates = 5000
+
+// MatchQuery selects the candidate products of a demand profile: keywords
+// (any term may match; more matching terms score higher) conjoined with the
+// hard filters and with the gates the index can evaluate.
+type MatchQuery struct {
+	Keywords      string
+	Categories    []string // any of them; none: every category
+	PriceMin      *float64 // on the effective price, inclusive
+	PriceMax      *float64
+	MinCommission float64
+	MinStock      int64     // the stock gate is stock ≥ max(MinStock, 1)
+	RequiredCerts []string  // each must be in force at CertsAt
+	CertsAt       time.Time // zero: now
+	Limit         int       // at most this many candidates; ≤0: DefaultCandidates
+}
+
+// Candidate is a product that passed the index's filters and gates, with
+// its raw text relevance (BM25; 0 without keywords).
+type Candidate struct {
+	Product *engine.Product
+	Text    float64
+}
+
+// Candidates is the answer of MatchCandidates.
+type Candidates struct {
+	Hits []Candidate
+	// Excluded counts, per gate reason (engine.Excluded*), the products that
+	// match the keywords and categories but fail that gate, each counted
+	// under the first gate it fails in engine.GateOrder among those the index
+	// evaluates (review status, price band, commission floor, stock,
+	// required certifications).
+	Excluded map[string]int
+	// Total is how many products passed; Hits holds the best Limit of them.
+	Total uint64
+}
+
+// MatchCandidates retrieves the candidates of a demand profile, best text
+// relevance first (then id), and counts the products each pushed-down gate
+// excluded. It returns KindUnavailable if the index is closed.
+func (x *Index) MatchCandidates(ctx context.Context, q MatchQuery) (Candidates, error) {
+	const op = "indexer.MatchCandidates"
+	if x.closed.Load() {
+		return Candidates{}, errClosed(op)
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultCandidates
+	}
+	at := q.CertsAt
+	if at.IsZero() {
+		at = x.now()
+	}
+	text, hasText := x.textQuery(q.Keywords, false)
+
+	// base: keywords and categories. Then each gate in engine.GateOrder.
+	var base []query.Query
+	if hasText {
+		base = append(base, text)
+	}
+	if len(q.Categories) > 0 {
+		cats := make([]query.Query, 0, len(q.Categories))
+		for _, c := range q.Categories {
+			cats = append(cats, termQ(fCategory, c))
+		}
+		base = append(base, query.NewDisjunctionQuery(cats))
+	}
+	type gate struct {
+		reason string
+		q      query.Query
+	}
+	gates := []gate{{engine.ExcludedNotApproved, termQ(fReview, string(engine.ReviewApproved))}}
+	if q.PriceMin != nil || q.PriceMax != nil {
+		gates = append(gates, gate{engine.ExcludedPrice, rangeQ(fPrice, q.PriceMin, q.PriceMax)})
+	}
+	if q.MinCommission > 0 {
+		gates = append(gates, gate{engine.ExcludedCommission, rangeQ(fComm, &q.MinCommission, nil)})
+	}
+	minStock := float64(max(q.MinStock, 1))
+	gates = append(gates, gate{engine.ExcludedStock, rangeQ(fStock, &minStock, nil)})
+	if len(q.RequiredCerts) > 0 {
+		from := float64(at.UnixMilli()) + 1
+		cs := make([]query.Query, 0, len(q.RequiredCerts))
+		for _, c := range q.RequiredCerts {
+			if _, ok := engine.CertTypeByCode(c); !ok {
+				return Candidates{}, engine.InvalidField(op, "required_certifications", "unknown certification type "+c)
+			}
+			cs = append(cs, rangeQ(certExpField(c), &from, nil))
+		}
+		gates = append(gates, gate{engine.ExcludedCertification, query.NewConjunctionQuery(cs)})
+	}
+
+	build := func(n int) query.Query { // base and the first n gates
+		qs := append([]query.Query(nil), base...)
+		for _, g := range gates[:n] {
+			qs = append(qs, g.q)
+		}
+		if len(qs) == 0 {
+			return bleve.NewMatchAllQuery()
+		}
+		if !hasText {
+			return query.NewConjunctionQuery(qs)
+		}
+		bq := query.NewBooleanQuery(nil, nil, nil)
+		bq.AddMust(text)
+		if len(qs) > 1 {
+			bq.AddFilter(query.NewConjunctionQuery(qs[1:]))
+		}
+		return bq
+	}
+	count := func(n int) (uint64, error) {
+		res, err := x.idx.SearchInContext(ctx, bleve.NewSearchRequestOptions(build(n), 0, 0, false))
+		if err != nil {
+			return 0, x.bleveErr(op, "count failed", err)
+		}
+		return res.Total, nil
+	}
+
+	out := Candidates{Excluded: map[string]int{}}
+	req := bleve.NewSearchRequestOptions(build(len(gates)), limit, 0, false)
+	if hasText {
+		req.SortBy([]string{"-_score", "_id"})
+	} else {
+		req.SortBy([]string{"_id"})
+	}
+	res, err := x.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return Candidates{}, x.bleveErr(op, "search failed", err)
+	}
+	out.Total = res.Total
+	// Exclusion counts: c(i) = matches of base and the first i gates; gate i
+	// excluded c(i-1) − c(i). The last count is the main query's total.
+	prev, err := count(0)
+	if err != nil {
+		return Candidates{}, err
+	}
+	for i, g := range gates {
+		cur := res.Total
+		if i < len(gates)-1 {
+			if cur, err = count(i + 1); err != nil {
+				return Candidates{}, err
+			}
+		}
+		if prev > cur {
+			out.Excluded[g.reason] = int(prev - cur)
+		}
+		prev = cur
+	}
+
+	out.Hits = make([]Candidate, 0, len(res.Hits))
+	x.mu.RLock()
+	for _, h := range res.Hits {
+		e, ok := x.products[h.ID]
+		if !ok {
+			continue
+		}
+		c := Candidate{Product: e.p}
+		if hasText {
+			c.Text = h.Score
+		}
+		out.Hits = append(out.Hits, c)
+	}
+	x.mu.RUnlock()
+	return out, nil
+}
+
+// TextScore returns the raw text relevance of one product for keywords, as
+// MatchCandidates would compute it, and whether the product matches them at
+// all. Without keywords every product matches with relevance 0.
+func (x *Index) TextScore(ctx context.Context, keywords, id string) (float64, bool, error) {
+	const op = "indexer.TextScore"
+	if x.closed.Load() {
+		return 0, false, errClosed(op)
+	}
+	text, hasText := x.textQuery(keywords, false)
+	if !hasText {
+		return 0, true, nil
+	}
+	bq := query.NewBooleanQuery(nil, nil, nil)
+	bq.AddMust(text)
+	bq.AddFilter(query.NewDocIDQuery([]string{id}))
+	res, err := x.idx.SearchInContext(ctx, bleve.NewSearchRequestOptions(bq, 1, 0, false))
+	if err != nil {
+		return 0, false, x.bleveErr(op, "search failed", err)
+	}
+	if len(res.Hits) == 0 {
+		return 0, false, nil
+	}
+	return res.Hits[0].Score, true, nil
+}
+
+// Products calls fn for every product in the catalogue (in no order) while
+// holding the catalogue's read lock; fn must not call back into the index.
+func (x *Index) Products(fn func(p *engine.Product) bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	for _, e := range x.products {
+		if e.p != nil && !fn(e.p) {
+			return
+		}
+	}
+}
+
+func termQ(field, value string) query.Query {
+	tq := query.NewTermQuery(value)
+	tq.SetField(field)
+	return tq
+}
+
+func rangeQ(field string, lo, hi *float64) query.Query {
+	inc := true
+	nq := query.NewNumericRangeInclusiveQuery(lo, hi, &inc, &inc)
+	nq.SetField(field)
+	return nq
+}

@@ -45,8 +45,17 @@ type matchOut struct {
 
 // matchParams are the engine parameters every product match uses, so that
 // a profile's matches and a product's buyers score alike.
-func (s *Server) matchParams(limit int) engine.MatchParams {
-	return engine.MatchParams{Now: s.now(), Regions: s.regions, Geo: s.cfg.Geo, Limit: limit}
+func (s *Server) matchParams(limit int, textMax float64) engine.MatchParams {
+	return engine.MatchParams{Now: s.now(), Regions: s.regions, Geo: s.cfg.Geo, Limit: limit, TextMax: textMax}
+}
+
+// candidateQuery is the index query of a profile's candidates.
+func (s *Server) candidateQuery(p *engine.DemandProfile) indexer.MatchQuery {
+	return indexer.MatchQuery{
+		Keywords: p.Keywords, Categories: p.Categories, PriceMin: p.PriceMin, PriceMax: p.PriceMax,
+		MinCommission: p.MinCommissionRate, MinStock: p.MinStock, RequiredCerts: p.RequiredCerts,
+		CertsAt: asOf(p, s.now()),
+	}
 }
 
 // asOf is the date gates and certificates are judged on: the stream date
@@ -63,11 +72,7 @@ func asOf(p *engine.DemandProfile, now time.Time) time.Time {
 // score, explain and fairly re-rank them.
 func (s *Server) matchProducts(ctx context.Context, p *engine.DemandProfile, limit int) (matchOut, error) {
 	start := time.Now()
-	cands, err := s.index.MatchCandidates(ctx, indexer.MatchQuery{
-		Keywords: p.Keywords, Categories: p.Categories, PriceMin: p.PriceMin, PriceMax: p.PriceMax,
-		MinCommission: p.MinCommissionRate, MinStock: p.MinStock, RequiredCerts: p.RequiredCerts,
-		CertsAt: asOf(p, s.now()),
-	})
+	cands, err := s.index.MatchCandidates(ctx, s.candidateQuery(p))
 	if err != nil {
 		return matchOut{}, err
 	}
@@ -83,7 +88,7 @@ func (s *Server) matchProducts(ctx context.Context, p *engine.DemandProfile, lim
 		}
 		ec = append(ec, engine.Candidate{Product: h.Product, Supplier: org, Text: h.Text})
 	}
-	res := engine.Match(p, ec, s.matchParams(limit))
+	res := engine.Match(p, ec, s.matchParams(limit, cands.TextMax))
 	out := matchOut{Items: make([]productMatchOut, 0, len(res.Items)), Excluded: map[string]int{}, Candidates: cands.Total}
 	for _, reason := range engine.GateOrder() {
 		if n := cands.Excluded[reason] + res.Excluded[reason]; n > 0 {
@@ -167,7 +172,7 @@ func (s *Server) productBuyers(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	params := s.matchParams(limit)
+	params := s.matchParams(limit, 0)
 	type scored struct {
 		p *engine.DemandProfile
 		m engine.ProductMatch
@@ -191,8 +196,18 @@ func (s *Server) productBuyers(c *gin.Context) {
 			excluded["keywords"]++
 			return nil
 		}
+		// The text factor is relative to the best of the profile's
+		// candidates, exactly as in the profile's own matches.
+		q := s.candidateQuery(p)
+		q.Limit, q.SkipCounts = 1, true
+		best, err := s.index.MatchCandidates(ctx, q)
+		if err != nil {
+			return err
+		}
 		cand.Text = text
-		hits = append(hits, scored{p, engine.Score(p, cand, params)})
+		pp := params
+		pp.TextMax = best.TextMax
+		hits = append(hits, scored{p, engine.Score(p, cand, pp)})
 		return nil
 	})
 	if err != nil {

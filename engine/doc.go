@@ -48,10 +48,13 @@
 // English that quote the numbers behind the value.
 //
 //   - text: without keywords 1 ("no keywords: every product qualifies");
-//     else t/(t+h) for the index's relevance t ≥ 0 (BM25) and h =
-//     MatchParams.TextHalf (default DefaultTextHalf = 2), so t = h gives 0.5
-//     and the value approaches 1 as relevance grows, whatever the scale of
-//     t. Negative or NaN t count as 0, +Inf as 1.
+//     else, for the index's relevance t ≥ 0 (BM25), t/m where m =
+//     MatchParams.TextMax is the best relevance among the profile's
+//     candidates that pass the index's gates (so the best keyword match
+//     scores 1 and the others a share of it; the api computes m the same way
+//     for a profile's matches and for a product's buyers). Without m,
+//     t/(t+h) with h = MatchParams.TextHalf (default DefaultTextHalf = 2).
+//     Negative or NaN t count as 0, +Inf as 1.
 //   - price: 0.7·band + 0.3·min(1, discount/0.3). band: with both price_min
 //     lo and price_max hi and hi > lo, 1 − 0.5·(price−lo)/(hi−lo) (cheaper
 //     within the band is better, the dearest end still earns 0.5); with lo =

@@ -72,6 +72,8 @@ func (s *scorer) text(c *Candidate, explain bool) (float64, string, string) {
 	switch {
 	case math.IsInf(t, 1):
 		v = 1
+	case t > 0 && s.textMax > 0 && !math.IsInf(s.textMax, 0):
+		v = min(1, t/s.textMax)
 	case t > 0:
 		v = t / (t + s.textHalf)
 	default:
@@ -82,6 +84,13 @@ func (s *scorer) text(c *Candidate, explain bool) (float64, string, string) {
 	}
 	if v == 0 {
 		return v, "与关键词无文本匹配", "No keyword matches in the text"
+	}
+	if s.textMax > 0 {
+		if v >= 1 {
+			return v, "关键词匹配最佳", "The best keyword match"
+		}
+		return v, fmt.Sprintf("关键词匹配度为最佳匹配的%s%%", pct(v)),
+			fmt.Sprintf("Keyword match %s%% as strong as the best match", pct(v))
 	}
 	return v, fmt.Sprintf("关键词相关度%s%%（BM25得分%s）", pct(v), num(t)),
 		fmt.Sprintf("%s%% keyword relevance (BM25 score %s)", pct(v), num(t))

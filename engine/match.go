@@ -64,7 +64,10 @@ type MatchParams struct {
 	Regions  RegionBook // names regions in reasons; nil: codes are used
 	Geo      Geo        // distances for logistics; nil: logistics takes its neutral value
 	Limit    int        // top-k; <= 0: DefaultMatchLimit; capped at MaxMatchLimit
-	TextHalf float64    // text relevance that maps to 0.5; <= 0: DefaultTextHalf
+	TextHalf float64    // text relevance that maps to 0.5 when TextMax is not set; <= 0: DefaultTextHalf
+	// TextMax is the best text relevance among the profile's candidates.
+	// When > 0 the text factor is relative to it: t/TextMax, capped at 1.
+	TextMax float64
 }
 
 // Defaults and limits of a match.
@@ -192,6 +195,7 @@ type scorer struct {
 	regions  RegionBook
 	geo      Geo
 	textHalf float64
+	textMax  float64
 	keywords bool
 	weights  [numFactors]float64 // sanitised: negative, NaN and infinite weights count as 0
 	scaled   [numFactors]float64 // weights divided by the largest, so sums cannot overflow
@@ -207,6 +211,7 @@ func newScorer(p *DemandProfile, params MatchParams) *scorer {
 		regions:  params.Regions,
 		geo:      params.Geo,
 		textHalf: params.TextHalf,
+		textMax:  params.TextMax,
 		keywords: strings.TrimSpace(p.Keywords) != "",
 	}
 	if !(s.textHalf > 0) || math.IsInf(s.textHalf, 0) {

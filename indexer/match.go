@@ -27,6 +27,8 @@ type MatchQuery struct {
 	RequiredCerts []string  // each must be in force at CertsAt
 	CertsAt       time.Time // zero: now
 	Limit         int       // at most this many candidates; ≤0: DefaultCandidates
+	// SkipCounts leaves Excluded empty (saves the count queries).
+	SkipCounts bool
 }
 
 // Candidate is a product that passed the index's filters and gates, with
@@ -39,6 +41,9 @@ type Candidate struct {
 // Candidates is the answer of MatchCandidates.
 type Candidates struct {
 	Hits []Candidate
+	// TextMax is the best text relevance among all candidates (the first
+	// hit's, as hits are sorted by it); 0 without keywords.
+	TextMax float64
 	// Excluded counts, per gate reason (engine.Excluded*), the products that
 	// match the keywords and categories but fail that gate, each counted
 	// under the first gate it fails in engine.GateOrder among those the index
@@ -144,11 +149,16 @@ func (x *Index) MatchCandidates(ctx context.Context, q MatchQuery) (Candidates, 
 	out.Total = res.Total
 	// Exclusion counts: c(i) = matches of base and the first i gates; gate i
 	// excluded c(i-1) − c(i). The last count is the main query's total.
-	prev, err := count(0)
-	if err != nil {
-		return Candidates{}, err
+	var prev uint64
+	if !q.SkipCounts {
+		if prev, err = count(0); err != nil {
+			return Candidates{}, err
+		}
 	}
 	for i, g := range gates {
+		if q.SkipCounts {
+			break
+		}
 		cur := res.Total
 		if i < len(gates)-1 {
 			if cur, err = count(i + 1); err != nil {
@@ -161,6 +171,9 @@ func (x *Index) MatchCandidates(ctx context.Context, q MatchQuery) (Candidates, 
 		prev = cur
 	}
 
+	if hasText && len(res.Hits) > 0 {
+		out.TextMax = res.Hits[0].Score
+	}
 	out.Hits = make([]Candidate, 0, len(res.Hits))
 	x.mu.RLock()
 	for _, h := range res.Hits {

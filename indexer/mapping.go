@@ -55,10 +55,7 @@ const (
 
 // textFields are the analysed fields a free-text query searches, with the
 // boost a match in each earns. Never modified.
-var textFields = [...]struct {
-	name  string
-	boost float64
-}{
+var textFields = [...]fieldBoost{
 	{fTitleZh, 3}, {fTitleEn, 3}, {fTags, 2}, {fDescZh, 1}, {fDescEn, 1},
 }
 

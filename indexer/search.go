@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 
@@ -197,24 +198,48 @@ func filterQueries(q engine.ProductQuery, nowMs float64) (fs []query.Query, none
 	return fs, false
 }
 
+// textQuery builds the query for the free text q over the product text
+// fields (see queryBuilder.textQuery).
+func (x *Index) textQuery(q string, all bool) (query.Query, bool) {
+	fields := textFields[:]
+	if x.opts.allField {
+		fields = []fieldBoost{{fAll, 1}}
+	}
+	return queryBuilder{analyzer: x.analyzer, gloss: x.gloss, fields: fields}.textQuery(q, all)
+}
+
+// fieldBoost is a text field and the boost a match in it earns.
+type fieldBoost struct {
+	name  string
+	boost float64
+}
+
+// queryBuilder turns user text into Bleve queries over some text fields,
+// never through Bleve's query-string syntax.
+type queryBuilder struct {
+	analyzer analysis.Analyzer
+	gloss    Glossary
+	fields   []fieldBoost
+}
+
 // textQuery builds the query for the free text q; ok is false when q holds
 // no word that analyses to a token. With all, every term (or one of its
 // synonyms) must match (search); without, any term may (matching keywords),
 // and documents matching more terms score higher.
-func (x *Index) textQuery(q string, all bool) (query.Query, bool) {
+func (b queryBuilder) textQuery(q string, all bool) (query.Query, bool) {
 	if strings.TrimSpace(q) == "" {
 		return nil, false
 	}
-	terms := parseTerms(normalizeQuery(q, x.gloss.Simplify), x.gloss)
+	terms := parseTerms(normalizeQuery(q, b.gloss.Simplify), b.gloss)
 	budget := maxClauses
 	var conj []query.Query
 	for _, t := range terms {
 		var alts []query.Query
-		if a, _ := x.altQuery(t.text, boostOriginal); a != nil {
+		if a, _ := b.altQuery(t.text, boostOriginal); a != nil {
 			alts = append(alts, a)
 		}
 		for _, e := range t.expansions {
-			a, cost := x.altQuery(e, boostExpansion)
+			a, cost := b.altQuery(e, boostExpansion)
 			if a == nil || cost > budget {
 				continue
 			}
@@ -241,26 +266,15 @@ func (x *Index) textQuery(q string, all bool) (query.Query, bool) {
 	}
 }
 
-// altQuery is one alternative of a term: all of its tokens in one text field
-// (or in _all). cost is the number of term clauses it holds.
-func (x *Index) altQuery(text string, boost float64) (q query.Query, cost int) {
-	toks := x.tokens(text)
+// altQuery is one alternative of a term: all of its tokens in one text
+// field. cost is the number of term clauses it holds.
+func (b queryBuilder) altQuery(text string, boost float64) (q query.Query, cost int) {
+	toks := b.tokens(text)
 	if len(toks) == 0 {
 		return nil, 0
 	}
-	type field struct {
-		name  string
-		boost float64
-	}
-	fields := []field{{fAll, 1}}
-	if !x.opts.allField {
-		fields = fields[:0]
-		for _, f := range textFields {
-			fields = append(fields, field(f))
-		}
-	}
-	perField := make([]query.Query, 0, len(fields))
-	for _, f := range fields {
+	perField := make([]query.Query, 0, len(b.fields))
+	for _, f := range b.fields {
 		tqs := make([]query.Query, len(toks))
 		for i, tok := range toks {
 			tq := query.NewTermQuery(tok)
@@ -274,17 +288,17 @@ func (x *Index) altQuery(text string, boost float64) (q query.Query, cost int) {
 			perField = append(perField, query.NewConjunctionQuery(tqs))
 		}
 	}
-	cost = len(toks) * len(fields)
+	cost = len(toks) * len(b.fields)
 	if len(perField) == 1 {
 		return perField[0], cost
 	}
 	return query.NewDisjunctionQuery(perField), cost
 }
 
-// tokens analyses text with the index's text analyzer and returns its
-// distinct tokens, at most maxTokens.
-func (x *Index) tokens(text string) []string {
-	ts := x.analyzer.Analyze([]byte(text))
+// tokens analyses text with the text analyzer and returns its distinct
+// tokens, at most maxTokens.
+func (b queryBuilder) tokens(text string) []string {
+	ts := b.analyzer.Analyze([]byte(text))
 	out := make([]string, 0, len(ts))
 	seen := make(map[string]bool, len(ts))
 	for _, t := range ts {

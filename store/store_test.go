@@ -300,3 +300,35 @@ func TestInitTwice(t *testing.T) {
 		}
 	}
 }
+
+func TestProfilesVersioned(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpen(t)
+	lo := 10.0
+	p := &engine.DemandProfile{OrgID: "org_m", Name: "双十二", Keywords: "脐橙", PriceMin: &lo, Weights: engine.Weights{"text": 2},
+		StreamDate: time.Date(2026, 12, 12, 12, 0, 0, 0, time.UTC), Status: engine.ProfileOpen}
+	if err := s.CreateProfile(ctx, p); err != nil || p.ID == "" || p.Version != 1 || p.Seq != 1 {
+		t.Fatalf("create: %+v %v", p, err)
+	}
+	got, err := s.GetProfile(ctx, p.ID)
+	if err != nil || got.OrgID != "org_m" || *got.PriceMin != 10 || got.Weights["text"] != 2 || !got.StreamDate.Equal(p.StreamDate) {
+		t.Fatalf("get: %+v %v", got, err)
+	}
+	if _, err := s.UpdateProfile(ctx, p.ID, 7, false, nil); !engine.IsKind(err, engine.KindPrecondition) {
+		t.Fatalf("stale update: %v", err)
+	}
+	after, err := s.UpdateProfile(ctx, p.ID, 1, false, func(p *engine.DemandProfile) error { p.Name = "改"; return nil })
+	if err != nil || after.Version != 2 || after.Name != "改" || after.OrgID != "org_m" || !after.CreatedAt.Equal(p.CreatedAt) {
+		t.Fatalf("update: %+v %v", after, err)
+	}
+	if _, err := s.UpdateProfile(ctx, p.ID, 0, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetProfile(ctx, p.ID); !engine.IsKind(err, engine.KindNotFound) {
+		t.Fatalf("deleted profile: %v", err)
+	}
+	n := 0
+	if err := s.ScanProfiles(ctx, func(*engine.DemandProfile) error { n++; return nil }); err != nil || n != 0 {
+		t.Fatalf("scan sees %d deleted profiles (%v)", n, err)
+	}
+}

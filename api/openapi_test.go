@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -12,10 +13,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/livematch/livematch/engine"
 )
 
 // loadOpenAPI parses the embedded document.
@@ -42,7 +46,13 @@ func TestOpenAPIValid(t *testing.T) {
 	}
 
 	// Every operation is named, summarised, described and tagged.
-	known := map[string]bool{"orgs": true, "products": true, "search": true, "meta": true, "ops": true}
+	known := map[string]bool{"orgs": true, "products": true, "search": true, "demand-profiles": true, "matching": true,
+		"meta": true, "ops": true}
+	for _, tag := range doc.Tags {
+		if !known[tag.Name] || tag.Description == "" {
+			t.Errorf("tag %q: unknown or not described", tag.Name)
+		}
+	}
 	ids := map[string]string{}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
@@ -55,7 +65,7 @@ func TestOpenAPIValid(t *testing.T) {
 			}
 			ids[op.OperationID] = where
 			if len(op.Tags) != 1 || !known[op.Tags[0]] {
-				t.Errorf("%s: tags = %v, want one of orgs, products, search, meta, ops", where, op.Tags)
+				t.Errorf("%s: tags = %v, want one of %v", where, op.Tags, slices.Sorted(maps.Keys(known)))
 			}
 		}
 	}
@@ -271,6 +281,8 @@ func TestOpenAPIConformance(t *testing.T) {
 	c.call(404, "GET", "/v1/products/{id}", pid, "", key, nil)
 	c.call(200, "GET", "/v1/index/status", nil, "", admin, nil)
 
+	conformMatching(c)
+
 	var missed []string
 	for path, item := range doc.Paths.Map() {
 		for method := range item.Operations() {
@@ -283,4 +295,125 @@ func TestOpenAPIConformance(t *testing.T) {
 	if len(missed) > 0 {
 		t.Errorf("operations not exercised: %v", missed)
 	}
+}
+
+// conformMatching exercises the demand-profile and matching operations: an
+// MCN's profile (created, listed, read, replaced, matched and deleted), an
+// unsaved match and a cooperative's product's buyers, with the problems.
+func conformMatching(c *conformance) {
+	t, e, admin := c.t, c.e, c.e.admin
+	coopID, coopKey := e.newOrg(engine.OrgCooperative, "360732")
+	_, coop2Key := e.newOrg(engine.OrgCooperative, "360732")
+	_, mcnKey := e.newOrg(engine.OrgMCN, "310101")
+	_, otherMCN := e.newOrg(engine.OrgMCN, "310101")
+
+	orange := product("MATCH-ORANGE-5KG")
+	orange["available_months"] = []int{} // all year: in season whatever today's date
+	prodID := c.call(201, "POST", "/v1/products", nil, "", coopKey, orange).body["id"].(string)
+	if !eventually(t, 5*time.Second, func() bool {
+		return e.must(200, "GET", "/v1/products?org_id="+coopID, coopKey, nil).body["total"] == float64(1)
+	}) {
+		t.Fatal("the product was not indexed")
+	}
+
+	// A plain stream date is midnight China time.
+	day := time.Now().In(chinaTime).AddDate(0, 0, 30)
+	streamDate := day.Format(time.DateOnly)
+	midnight := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, chinaTime).UTC().Format(time.RFC3339)
+	profile := func(changes ...any) map[string]any {
+		p := map[string]any{"name": "双十二 助农专场", "keywords": "脐橙 有机 orange", "categories": []string{"fresh_fruit"},
+			"price_min": 10, "price_max": 60, "min_commission_rate": 0.1, "expected_units": 2000, "min_stock": 500,
+			"required_certifications": []string{}, "preferred_certifications": []string{"green_food", "organic"},
+			"audience_regions": []string{"310000"}, "target_markets": []string{"CN"}, "stream_date": streamDate,
+			"poverty_relief_min_share": 0.3, "weights": map[string]float64{"poverty_relief": 2, "grade": 0.5}}
+		for i := 0; i+1 < len(changes); i += 2 {
+			if changes[i+1] == nil {
+				delete(p, changes[i].(string))
+			} else {
+				p[changes[i].(string)] = changes[i+1]
+			}
+		}
+		return p
+	}
+
+	created := c.call(201, "POST", "/v1/demand-profiles", nil, "", mcnKey, profile())
+	pid := map[string]string{"id": created.body["id"].(string)}
+	if got := created.header.Get("Location"); got != "/v1/demand-profiles/"+pid["id"] {
+		t.Errorf("Location = %q", got)
+	}
+	if created.body["stream_date"] != midnight || created.body["status"] != "open" {
+		t.Errorf("stream_date %v (want %s), status %v", created.body["stream_date"], midnight, created.body["status"])
+	}
+	if w, _ := created.body["weights"].(map[string]any); len(w) != len(engine.Factors()) || w["poverty_relief"] != float64(2) || w["text"] != float64(1) {
+		t.Errorf("effective weights: %v", created.body["weights"])
+	}
+	bad := c.call(400, "POST", "/v1/demand-profiles", nil, "", mcnKey, profile("price_min", 80, "weights", map[string]float64{"bogus": 1}))
+	for _, f := range []string{"price_min", "weights.bogus"} {
+		if !slices.Contains(fieldsOf(bad), f) {
+			t.Errorf("400 fields %v lack %s", fieldsOf(bad), f)
+		}
+	}
+	c.call(403, "POST", "/v1/demand-profiles", nil, "", coopKey, profile())
+	c.call(401, "POST", "/v1/demand-profiles", nil, "", "", profile())
+
+	if items, _ := c.call(200, "GET", "/v1/demand-profiles", nil, "", mcnKey, nil).body["items"].([]any); len(items) != 1 {
+		t.Errorf("the MCN lists %d profiles, want 1", len(items))
+	}
+	c.call(200, "GET", "/v1/demand-profiles", nil, "", admin, nil)
+	c.call(403, "GET", "/v1/demand-profiles", nil, "", coopKey, nil)
+	c.call(200, "GET", "/v1/demand-profiles/{id}", pid, "", mcnKey, nil)
+	c.call(200, "GET", "/v1/demand-profiles/{id}", pid, "", admin, nil)
+	c.call(404, "GET", "/v1/demand-profiles/{id}", pid, "", otherMCN, nil)
+	c.call(404, "GET", "/v1/demand-profiles/{id}", map[string]string{"id": "dp_nosuchprofile"}, "", mcnKey, nil)
+
+	rfc := day.Format("2006-01-02") + "T20:00:00+08:00"
+	put := c.call(200, "PUT", "/v1/demand-profiles/{id}", pid, "", mcnKey, profile("stream_date", rfc, "price_min", nil), "If-Match", `"1"`)
+	if put.body["version"] != float64(2) || put.header.Get("ETag") != `"2"` || put.body["price_min"] != nil {
+		t.Errorf("PUT: %s", put.raw)
+	}
+	c.call(412, "PUT", "/v1/demand-profiles/{id}", pid, "", mcnKey, profile(), "If-Match", `"1"`)
+	c.call(404, "PUT", "/v1/demand-profiles/{id}", pid, "", otherMCN, profile())
+	c.call(400, "PUT", "/v1/demand-profiles/{id}", pid, "", mcnKey, profile("status", "archived", "stream_date", "12/12/2026"))
+
+	// Matches of the stored profile and of the same profile unsaved.
+	m := c.call(200, "GET", "/v1/demand-profiles/{id}/matches", pid, "limit=5", mcnKey, nil)
+	if !matchesProduct(m, prodID) {
+		t.Errorf("matches lack %s: %s", prodID, m.raw)
+	}
+	c.call(200, "GET", "/v1/demand-profiles/{id}/matches", pid, "", admin, nil)
+	c.call(404, "GET", "/v1/demand-profiles/{id}/matches", pid, "", otherMCN, nil)
+	c.call(400, "GET", "/v1/demand-profiles/{id}/matches", pid, "limit=lots", mcnKey, nil)
+	adhoc := c.call(200, "POST", "/v1/match/products", nil, "limit=10", mcnKey, profile("name", nil, "stream_date", rfc))
+	if !matchesProduct(adhoc, prodID) {
+		t.Errorf("the unsaved match lacks %s: %s", prodID, adhoc.raw)
+	}
+	c.call(200, "POST", "/v1/match/products", nil, "", admin, map[string]any{"keywords": "orange"})
+	c.call(400, "POST", "/v1/match/products", nil, "", mcnKey, profile("price_max", 5, "weights", map[string]float64{"bogus": 1}))
+	c.call(403, "POST", "/v1/match/products", nil, "", coopKey, profile())
+
+	// The product's buyers, for its owner only.
+	pr := map[string]string{"id": prodID}
+	buyers := c.call(200, "GET", "/v1/products/{id}/buyers", pr, "limit=10", coopKey, nil)
+	if items, _ := buyers.body["items"].([]any); len(items) != 1 ||
+		items[0].(map[string]any)["profile"].(map[string]any)["id"] != pid["id"] {
+		t.Errorf("buyers: %s", buyers.raw)
+	}
+	c.call(404, "GET", "/v1/products/{id}/buyers", pr, "", coop2Key, nil)
+	c.call(403, "GET", "/v1/products/{id}/buyers", pr, "", mcnKey, nil)
+
+	c.call(404, "DELETE", "/v1/demand-profiles/{id}", pid, "", otherMCN, nil)
+	c.call(412, "DELETE", "/v1/demand-profiles/{id}", pid, "", mcnKey, nil, "If-Match", `"1"`)
+	c.call(204, "DELETE", "/v1/demand-profiles/{id}", pid, "", mcnKey, nil, "If-Match", `"2"`)
+	c.call(404, "GET", "/v1/demand-profiles/{id}", pid, "", mcnKey, nil)
+}
+
+// matchesProduct reports whether a match answer lists product id.
+func matchesProduct(r resp, id string) bool {
+	items, _ := r.body["items"].([]any)
+	for _, it := range items {
+		if p, _ := it.(map[string]any)["product"].(map[string]any); p["id"] == id {
+			return true
+		}
+	}
+	return false
 }

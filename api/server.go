@@ -51,6 +51,9 @@ type Config struct {
 	Index       Index
 	IndexStatus func(ctx context.Context) (IndexStatus, error)
 	Regions     Regions
+	// Hosts is the in-memory host catalogue with its bio index; the caller
+	// fills it at start-up (ScanHosts) and the server keeps it in step.
+	Hosts *indexer.HostIndex
 	// Geo measures distances for the logistics factor (nil: neutral).
 	Geo    engine.Geo
 	Logger *slog.Logger
@@ -84,6 +87,8 @@ type Server struct {
 	now     func() time.Time
 	limiter *limiter
 	orgs    *orgCache
+	hosts   *indexer.HostIndex
+	zones   *zoneCache
 	metrics *metrics
 	engine  *gin.Engine
 }
@@ -115,7 +120,11 @@ func New(cfg Config) *Server {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, index: cfg.Index, regions: cfg.Regions, log: cfg.Logger, now: cfg.Now,
-		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Now), orgs: newOrgCache(cfg.Store, 5*time.Second, cfg.Now)}
+		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Now), orgs: newOrgCache(cfg.Store, 5*time.Second, cfg.Now),
+		hosts: cfg.Hosts, zones: &zoneCache{zones: map[string]*time.Location{}}}
+	if s.hosts == nil {
+		s.hosts, _ = indexer.NewHostIndex(nil) // an empty, in-memory index never fails
+	}
 	s.metrics = newMetrics(cfg.Registry)
 	s.engine = s.routes()
 	return s
@@ -180,6 +189,20 @@ func (s *Server) routes() *gin.Engine {
 	a.GET("/demand-profiles/:id/matches", s.profileMatches)
 	a.POST("/match/products", s.requireKind(engine.OrgMCN, engine.OrgAdmin), s.adHocProductMatch)
 	a.GET("/products/:id/buyers", supplier, s.productBuyers)
+
+	a.POST("/hosts", mcn, s.createHost)
+	a.GET("/hosts", s.listHosts)
+	a.GET("/hosts/:id", s.getHost)
+	a.PUT("/hosts/:id", mcn, s.putHost)
+	a.DELETE("/hosts/:id", mcn, s.deleteHost)
+	requester := s.requireKind(engine.OrgCrossborderFirm, engine.OrgImporter)
+	a.POST("/host-requests", requester, s.createHostRequest)
+	a.GET("/host-requests", s.requireKind(engine.OrgCrossborderFirm, engine.OrgImporter, engine.OrgAdmin), s.listHostRequests)
+	a.GET("/host-requests/:id", s.getHostRequest)
+	a.PUT("/host-requests/:id", requester, s.putHostRequest)
+	a.DELETE("/host-requests/:id", requester, s.deleteHostRequest)
+	a.GET("/host-requests/:id/matches", s.hostRequestMatches)
+	a.POST("/match/hosts", s.requireKind(engine.OrgCrossborderFirm, engine.OrgImporter, engine.OrgAdmin), s.adHocHostMatch)
 
 	a.GET("/index/status", s.requireKind(engine.OrgAdmin), s.indexStatus)
 	return r

@@ -120,4 +120,89 @@
 // is dropped before they are read. Logistics distances are cached per
 // ship-from code for the duration of one Match. Score, called alone, gives
 // exactly the figures and reasons that Match gives for the same candidate.
+//
+// # Host matching
+//
+// A host request (PrepareHostRequest) is matched against hosts (PrepareHost)
+// that the index retrieved, each with the text relevance of its bio to the
+// request's notes and categories: MatchHosts gates each one, scores those
+// that pass and ranks them. The same request, candidates and
+// HostMatchParams give the same result.
+//
+// Languages are ISO 639-1 codes (lower case), levels rank native 4 > fluent
+// 3 > business 2 > conversational 1. A request date is a civil date; it may
+// not lie before today in China time when the request is prepared. Host
+// time zones are IANA names that the caller validates and resolves (the
+// engine does no I/O): HostMatchParams.UTCOffset gives a zone's offset from
+// UTC in hours, taken at 12:00 UTC on the request date (or at Now without a
+// date), and MatchHosts asks once per distinct zone.
+//
+// Gates, checked in HostGateOrder; the first that fails names the exclusion:
+//
+//   - language_below_level: for some required language the host does not
+//     speak it, or speaks it below min_level (exactly the minimum passes).
+//   - not_certified: certification is required and the host has none, or
+//     it expires before the end of the request date in China time (it must
+//     be in force throughout that day; a zero expires_at never expires);
+//     without a date it must be in force at Now.
+//   - unavailable: a date is set and is not among available_dates.
+//   - over_budget: budget_cny_per_hour > 0 and hourly_rate_cny exceeds it.
+//
+// Factors. Each has a value in [0,1] (clamped, NaN to 0), a weight and
+// reasons in Chinese and English that quote the numbers behind the value.
+// "Neutral" is 0.5.
+//
+//   - language: for each required language with minimum rank m and the
+//     host's rank r, 0 when r < m, 1 when m = 4, else 0.6 + 0.4·(r−m)/(4−m)
+//     (the minimum earns 0.6, native 1); the value is the mean over the
+//     required languages, plus 0.1 for each extra language the host speaks
+//     (at a known level) that was not required and is useful: zh, en or an
+//     official language of a target market (MY ms en zh; SG en zh ms ta;
+//     TH th; VN vi; ID id; PH en tl; JP ja; KR ko; IN hi en; AE, SA ar; RU ru;
+//     DE de; FR fr; ES, MX es; IT it; NL nl; BR pt; US, GB, AU, NZ, CA en;
+//     CN, TW zh; HK zh en). Without required languages, 0.5 + 0.1·extras.
+//     Capped at 1.
+//   - market: the share of the target markets the host has sold in,
+//     |markets ∩ target_markets| / |target_markets|; neutral without
+//     target markets.
+//   - category: |categories ∩ request categories| / |request categories|;
+//     neutral when the request names none.
+//   - audience: on a log scale, 0.7·min(1, log10(1+followers)/7) +
+//     0.3·min(1, log10(1+avg_viewers)/5): ten million followers and a
+//     hundred thousand average viewers earn full marks; negative counts
+//     count as 0.
+//   - conversion: min(1, conversion_rate/0.05): 5% conversion earns 1.
+//   - rating: rating/5; a rating of 0 means unrated and is neutral.
+//   - bio: with HostMatchParams.BioMax m > 0 (the best bio relevance among
+//     the request's candidates), min(1, bio/m) for the candidate's bio
+//     relevance (negative or NaN count as 0, +Inf as 1); without m (no
+//     notes), neutral.
+//   - timezone: how well the host's zone suits prime time in the target
+//     markets. Each market has a main UTC offset (CN, HK, TW, MY, SG, PH 8;
+//     TH, VN, ID 7; JP, KR 9; AU 10; NZ 12; IN 5.5; AE 4; SA, RU 3; GB 0;
+//     DE, FR, ES, IT, NL 1; US, CA −5; MX −6; BR −3; other markets are
+//     skipped). With d the circular distance in hours between the host's
+//     offset and the market's (at most 12), the value is the mean over the
+//     markets of max(0, 1 − d/8): the same offset earns 1, eight or more
+//     hours off earns 0. Neutral when no target market is in the table, or
+//     when the host's zone is empty or unknown (no UTCOffset, or it answers
+//     false or a non-finite offset).
+//
+// Score. As for products: with w_f the weights (Weights.Of on the host
+// factor names; missing 1, 0 switches a factor off, negative, NaN and
+// infinite weights count as 0), Score = Σ w_f·v_f / Σ w_f and each
+// Contribution = w_f·v_f / Σ w_f, weights divided by the largest first;
+// Value, Contribution and Score are rounded to 4 decimals, so the
+// contributions sum to the score within 8·0.00005 < 0.001. Every factor is
+// listed, with weight 0 when switched off.
+//
+// Ranking. MatchHosts ranks by (rounded) score, highest first, ties by host
+// id, and returns the top Limit (default 20, at most 100). Only the returned
+// items are explained; while scanning only the best Limit are kept (a
+// bounded heap) and, once it is full, a host whose score could not reach it
+// even with full marks for language and time zone is dropped before those
+// are computed; factors with weight 0 are not computed while scanning.
+// Nothing is allocated per candidate (only a cache entry per distinct time
+// zone). ScoreHost, called alone, gives exactly the figures and reasons that
+// MatchHosts gives for the same candidate.
 package engine

@@ -127,7 +127,7 @@ func (s *Store) Init(ctx context.Context) error {
 		if err != nil {
 			return classify(op, err)
 		}
-		for _, c := range []string{collOrgs, collProducts, collKeys, collCounters, collAudit, collProfiles} {
+		for _, c := range []string{collOrgs, collProducts, collKeys, collCounters, collAudit, collProfiles, collHosts, collHostRequests} {
 			if !slices.Contains(names, c) {
 				if err := s.db.CreateCollection(ctx, c); err != nil && !isAlreadyExists(err) {
 					return classify(op, err)

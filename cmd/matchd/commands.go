@@ -92,6 +92,9 @@ func (m *Main) seed(ctx context.Context) error {
 			}
 		}
 	}
+	if err := m.seedHosts(ctx, cat, orgs); err != nil {
+		return err
+	}
 	if len(keys) > 0 {
 		b, _ := json.MarshalIndent(keys, "", "  ")
 		if err := os.WriteFile(m.demoKeysPath(), append(b, '\n'), 0o600); err != nil {
@@ -99,6 +102,25 @@ func (m *Main) seed(ctx context.Context) error {
 		}
 	}
 	m.log.Info("demo catalogue loaded", "orgs", len(orgs), "products", len(batch), "keys", m.demoKeysPath())
+	return nil
+}
+
+// seedHosts adds the demo hosts to the demo MCNs, unless there are hosts.
+func (m *Main) seedHosts(ctx context.Context, cat fixtures.Catalogue, orgs []*engine.Org) error {
+	n := 0
+	if err := m.store.ScanHosts(ctx, func(*engine.Host) error { n++; return nil }); err != nil || n > 0 {
+		return err
+	}
+	for _, dh := range fixtures.DemoHosts(cat, time.Now()) {
+		h := dh.Host
+		h.OrgID = orgs[dh.OrgIndex].ID
+		if err := engine.PrepareHost(&h); err != nil {
+			return fmt.Errorf("demo host %s: %w", h.Name, err)
+		}
+		if _, err := m.store.CreateHost(ctx, &h); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -65,6 +65,7 @@ type Main struct {
 	regions  *fixtures.Regions
 	gloss    *fixtures.Glossary
 	index    *indexer.Index
+	hosts    *indexer.HostIndex
 	follower *indexer.Follower
 	api      *api.Server
 	http     *http.Server
@@ -283,9 +284,12 @@ func (m *Main) runServe(ctx context.Context) error {
 		return err
 	}
 	m.follower = indexer.NewFollower(m.index, m.store, m.log.With("component", "follower"))
+	if m.hosts, err = indexer.NewHostIndex(m.gloss); err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	m.api = api.New(api.Config{
-		Store: m.store, Index: m.index, Regions: m.regions, Geo: m.regions, Logger: m.log.With("component", "api"),
+		Store: m.store, Index: m.index, Hosts: m.hosts, Regions: m.regions, Geo: m.regions, Logger: m.log.With("component", "api"),
 		Registry: reg, ReviewRequired: m.Config.ReviewRequired, RateLimit: m.Config.RateLimit,
 		Started: m.ready.Load,
 		IndexStatus: func(ctx context.Context) (api.IndexStatus, error) {
@@ -379,6 +383,10 @@ func (m *Main) bootstrapOnce(ctx context.Context) error {
 	start := time.Now()
 	if err := m.follower.CatchUp(ctx, nil); err != nil {
 		return fmt.Errorf("index catch-up: %w", err)
+	}
+	// The host catalogue is small and kept in memory: fill it from a sweep.
+	if err := m.store.ScanHosts(ctx, m.hosts.Put); err != nil {
+		return fmt.Errorf("loading hosts: %w", err)
 	}
 	m.log.Info("index ready", "took", time.Since(start).Round(time.Millisecond))
 	return nil

@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,7 +22,14 @@ type matchFixture struct {
 		RegionCode string `json:"region_code"`
 		Grade      string `json:"grade"`
 		Status     string `json:"status"`
+		// StatusAfter is applied by an admin PATCH /v1/orgs/{id} once the
+		// org's products are listed (a supplier suspended after listing).
+		StatusAfter string `json:"status_after"`
 	} `json:"orgs"`
+	// Products per org alias. Fields whose name starts with "_" are not
+	// posted but applied afterwards: "_review" (a review status) by an admin
+	// PATCH /v1/products/{id}/review, "_stock_after" (a stock level) by the
+	// owner's PATCH /v1/products/{id}/stock.
 	Products map[string][]map[string]any `json:"products"`
 }
 
@@ -37,21 +45,32 @@ type matchCase struct {
 	Above [][2]string `json:"above"`
 	// First is the top item.
 	First string `json:"first"`
+	// Order is the exact list of items, best first.
+	Order []string `json:"order"`
 	// ExcludedAtLeast: excluded[reason] ≥ n.
 	ExcludedAtLeast map[string]int `json:"excluded_at_least"`
+	// ExcludedExactly: excluded[reason] = n (0: the reason is absent).
+	ExcludedExactly map[string]int `json:"excluded_exactly"`
 	// Count is the exact number of items.
 	Count *int `json:"count"`
 	// ReliefAtLeast: at least this many poverty-relief items in the items.
 	ReliefAtLeast int `json:"relief_at_least"`
 	// FactorValues: sku → factor → expected value (±0.01).
 	FactorValues map[string]map[string]float64 `json:"factor_values"`
+	// Scores: sku → expected score (±0.01).
+	Scores map[string]float64 `json:"scores"`
+	// Repeat runs the case a second time and requires the very same items,
+	// in the same order, with the same scores.
+	Repeat bool `json:"repeat"`
 }
 
 // matchClock is the fixed "now" of the matching cases.
 var matchClock = time.Date(2026, 11, 20, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
 
-// loadMatchFixture creates the fixture's orgs and products and returns an
-// MCN key and a map from product id to sku.
+// loadMatchFixture creates the fixture's orgs and products, applies the
+// after-listing changes (review decisions, stock updates, org suspensions),
+// waits until the index reflects all of it and returns an MCN key, a map
+// from product id to sku and each org alias's key.
 func loadMatchFixture(t *testing.T, e *env) (mcnKey string, skuOf map[string]string, keyOf map[string]string) {
 	t.Helper()
 	raw, err := os.ReadFile("testdata/match_fixture.json")
@@ -63,38 +82,122 @@ func loadMatchFixture(t *testing.T, e *env) (mcnKey string, skuOf map[string]str
 		t.Fatal(err)
 	}
 	skuOf, keyOf = map[string]string{}, map[string]string{}
-	n := 0
+	type final struct {
+		review engine.ReviewStatus
+		stock  int64
+	}
+	want := map[string]final{} // product id → state the index must reach
 	for _, o := range fx.Orgs {
 		body := map[string]any{"kind": o.Kind, "name_zh": o.NameZh, "region_code": o.RegionCode, "grade": o.Grade}
 		if o.Status != "" {
 			body["status"] = o.Status
 		}
 		r := e.must(201, "POST", "/v1/orgs", e.admin, body)
+		orgID := r.body["id"].(string)
 		keyOf[o.Alias] = r.body["api_key"].(string)
 		for _, p := range fx.Products[o.Alias] {
-			pr := e.must(201, "POST", "/v1/products", keyOf[o.Alias], p)
-			skuOf[pr.body["id"].(string)] = p["sku"].(string)
-			n++
+			post := map[string]any{}
+			for k, v := range p {
+				if !strings.HasPrefix(k, "_") {
+					post[k] = v
+				}
+			}
+			pr := e.must(201, "POST", "/v1/products", keyOf[o.Alias], post)
+			id := pr.body["id"].(string)
+			sku := p["sku"].(string)
+			if _, dup := skuOf[id]; dup {
+				t.Fatalf("duplicate product id %s", id)
+			}
+			skuOf[id] = sku
+			f := final{review: engine.ReviewApproved, stock: int64(p["stock"].(float64))}
+			if v, ok := p["_review"]; ok {
+				f.review = engine.ReviewStatus(v.(string))
+				e.must(200, "PATCH", "/v1/products/"+id+"/review", e.admin, map[string]any{"review_status": v, "note": "relevance fixture"})
+			}
+			if v, ok := p["_stock_after"]; ok {
+				f.stock = int64(v.(float64))
+				e.must(200, "PATCH", "/v1/products/"+id+"/stock", keyOf[o.Alias], map[string]any{"stock": v})
+			}
+			want[id] = f
+		}
+		if o.StatusAfter != "" {
+			e.must(200, "PATCH", "/v1/orgs/"+orgID, e.admin, map[string]any{"status": o.StatusAfter})
 		}
 	}
 	_, mcnKey = e.newOrg(engine.OrgMCN, "310101")
-	if !eventually(t, 5*time.Second, func() bool {
-		return e.must(200, "GET", "/v1/products", e.admin, nil).body["total"] == float64(n)
+	if !eventually(t, 10*time.Second, func() bool {
+		for id, f := range want {
+			p, ok := e.index.Product(id)
+			if !ok || p.ReviewStatus != f.review || p.Stock != f.stock {
+				return false
+			}
+		}
+		return true
 	}) {
 		t.Fatal("fixture products not indexed")
 	}
 	return mcnKey, skuOf, keyOf
 }
 
+// matchRun is the outcome of one match request, as the cases see it.
+type matchRun struct {
+	skus     []string
+	ids      []string
+	scores   []float64
+	relief   int
+	factors  map[string]map[string]float64 // sku → factor → value
+	excluded map[string]any
+}
+
+func runMatchCase(t *testing.T, e *env, mcn string, skuOf map[string]string, tc matchCase) matchRun {
+	t.Helper()
+	path := "/v1/match/products"
+	if tc.Limit > 0 {
+		path += "?limit=" + itoa(tc.Limit)
+	}
+	r := e.must(200, "POST", path, mcn, tc.Profile)
+	items, _ := r.body["items"].([]any)
+	run := matchRun{factors: map[string]map[string]float64{}}
+	run.excluded, _ = r.body["excluded"].(map[string]any)
+	for _, it := range items {
+		m := it.(map[string]any)
+		p := m["product"].(map[string]any)
+		id := p["id"].(string)
+		sku, ok := skuOf[id]
+		if !ok {
+			t.Fatalf("unknown product %s in the items", id)
+		}
+		run.skus = append(run.skus, sku)
+		run.ids = append(run.ids, id)
+		run.scores = append(run.scores, m["score"].(float64))
+		if p["poverty_relief"] == true {
+			run.relief++
+		}
+		checkExplanation(t, sku, m)
+		run.factors[sku] = map[string]float64{}
+		for _, f := range m["factors"].([]any) {
+			fm := f.(map[string]any)
+			run.factors[sku][fm["name"].(string)] = fm["value"].(float64)
+		}
+	}
+	return run
+}
+
 func TestMatchCases(t *testing.T) {
 	e := newEnv(t, envOpts{now: func() time.Time { return matchClock }})
 	mcn, skuOf, _ := loadMatchFixture(t, e)
+	known := map[string]bool{}
+	for _, s := range skuOf {
+		known[s] = true
+	}
 	raw, err := os.ReadFile("testdata/match_cases.json")
 	if err != nil {
 		t.Fatal(err)
 	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields() // a misspelt expectation must not pass silently
 	var cases []matchCase
-	if err := json.Unmarshal(raw, &cases); err != nil {
+	if err := dec.Decode(&cases); err != nil {
 		t.Fatal(err)
 	}
 	if len(cases) == 0 {
@@ -102,30 +205,9 @@ func TestMatchCases(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.Comment, func(t *testing.T) {
-			path := "/v1/match/products"
-			if tc.Limit > 0 {
-				path += "?limit=" + itoa(tc.Limit)
-			}
-			r := e.must(200, "POST", path, mcn, tc.Profile)
-			items, _ := r.body["items"].([]any)
-			var got []string
-			relief := 0
-			factors := map[string]map[string]float64{}
-			for _, it := range items {
-				m := it.(map[string]any)
-				p := m["product"].(map[string]any)
-				sku := skuOf[p["id"].(string)]
-				got = append(got, sku)
-				if p["poverty_relief"] == true {
-					relief++
-				}
-				checkExplanation(t, sku, m)
-				factors[sku] = map[string]float64{}
-				for _, f := range m["factors"].([]any) {
-					fm := f.(map[string]any)
-					factors[sku][fm["name"].(string)] = fm["value"].(float64)
-				}
-			}
+			checkCaseSKUs(t, tc, known)
+			run := runMatchCase(t, e, mcn, skuOf, tc)
+			got := run.skus
 			pos := func(s string) int { return slices.Index(got, s) }
 			for _, s := range tc.Include {
 				if pos(s) < 0 {
@@ -145,26 +227,101 @@ func TestMatchCases(t *testing.T) {
 			if tc.First != "" && (len(got) == 0 || got[0] != tc.First) {
 				t.Errorf("first should be %s: %v", tc.First, got)
 			}
-			excluded, _ := r.body["excluded"].(map[string]any)
+			if tc.Order != nil && !slices.Equal(got, tc.Order) {
+				t.Errorf("order %v, want %v (scores %v)", got, tc.Order, run.scores)
+			}
 			for reason, n := range tc.ExcludedAtLeast {
-				if v, _ := excluded[reason].(float64); int(v) < n {
-					t.Errorf("excluded[%s] = %v, want ≥ %d (%v)", reason, excluded[reason], n, excluded)
+				if v, _ := run.excluded[reason].(float64); int(v) < n {
+					t.Errorf("excluded[%s] = %v, want ≥ %d (%v)", reason, run.excluded[reason], n, run.excluded)
+				}
+			}
+			for reason, n := range tc.ExcludedExactly {
+				if v, _ := run.excluded[reason].(float64); int(v) != n {
+					t.Errorf("excluded[%s] = %v, want %d (%v)", reason, run.excluded[reason], n, run.excluded)
 				}
 			}
 			if tc.Count != nil && len(got) != *tc.Count {
 				t.Errorf("%d items, want %d: %v", len(got), *tc.Count, got)
 			}
-			if relief < tc.ReliefAtLeast {
-				t.Errorf("%d poverty-relief items, want ≥ %d: %v", relief, tc.ReliefAtLeast, got)
+			if run.relief < tc.ReliefAtLeast {
+				t.Errorf("%d poverty-relief items, want ≥ %d: %v", run.relief, tc.ReliefAtLeast, got)
 			}
 			for sku, want := range tc.FactorValues {
 				for name, v := range want {
-					if g, ok := factors[sku][name]; !ok || math.Abs(g-v) > 0.01 {
-						t.Errorf("%s %s = %v, want %v", sku, name, factors[sku][name], v)
+					if g, ok := run.factors[sku][name]; !ok || math.Abs(g-v) > 0.01 {
+						t.Errorf("%s %s = %v, want %v", sku, name, run.factors[sku][name], v)
 					}
 				}
 			}
+			for sku, v := range tc.Scores {
+				if i := pos(sku); i < 0 || math.Abs(run.scores[i]-v) > 0.01 {
+					t.Errorf("%s score: want %v (items %v, scores %v)", sku, v, got, run.scores)
+				}
+			}
+			if share, _ := tc.Profile["poverty_relief_min_share"].(float64); share == 0 {
+				// Without fair re-ranking the items are in score order, ties
+				// broken by product id.
+				for i := 1; i < len(got); i++ {
+					if run.scores[i] > run.scores[i-1] || run.scores[i] == run.scores[i-1] && run.ids[i] < run.ids[i-1] {
+						t.Errorf("items %d and %d out of order (score, then id): %v %v %v", i-1, i, got, run.scores, run.ids)
+					}
+				}
+			}
+			if t.Failed() || os.Getenv("MATCH_CASES_DUMP") != "" {
+				dumpRun(t, run)
+			}
+			if tc.Repeat {
+				again := runMatchCase(t, e, mcn, skuOf, tc)
+				if !slices.Equal(again.skus, got) || !slices.Equal(again.scores, run.scores) {
+					t.Errorf("second run differs: %v %v, first %v %v", again.skus, again.scores, got, run.scores)
+				}
+			}
 		})
+	}
+}
+
+// dumpRun logs the items with their scores and factor values and the
+// exclusion counts, to see why a case failed (or, with MATCH_CASES_DUMP set,
+// what a new case gives).
+func dumpRun(t *testing.T, run matchRun) {
+	t.Helper()
+	for i, sku := range run.skus {
+		var b strings.Builder
+		for _, f := range engine.Factors() {
+			b.WriteString(" " + string(f) + "=" + strconv.FormatFloat(run.factors[sku][string(f)], 'f', -1, 64))
+		}
+		t.Logf("%d. %s %v%s", i+1, sku, run.scores[i], b.String())
+	}
+	t.Logf("excluded %v", run.excluded)
+}
+
+// checkCaseSKUs reports skus a case names that the fixture does not hold
+// (a typo would make an exclusion pass vacuously).
+func checkCaseSKUs(t *testing.T, tc matchCase, known map[string]bool) {
+	t.Helper()
+	var names []string
+	names = append(names, tc.Include...)
+	names = append(names, tc.Exclude...)
+	names = append(names, tc.Order...)
+	for _, ab := range tc.Above {
+		names = append(names, ab[0], ab[1])
+	}
+	if tc.First != "" {
+		names = append(names, tc.First)
+	}
+	for s := range tc.FactorValues {
+		names = append(names, s)
+	}
+	for s := range tc.Scores {
+		names = append(names, s)
+	}
+	for _, s := range names {
+		if !known[s] {
+			t.Errorf("case names unknown sku %q", s)
+		}
+	}
+	if tc.Comment == "" {
+		t.Error("case without a comment")
 	}
 }
 

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -329,7 +328,7 @@ func PrepareHostRequest(r *HostRequest, now time.Time) error {
 	r.Notes = strings.TrimSpace(r.Notes)
 	checkText(&pr, "notes", r.Notes, 0, MaxHostNotesLen)
 
-	checkHostWeights(&pr, r.Weights)
+	checkWeights(&pr, r.Weights, hostFactorList[:])
 
 	if r.Status == "" {
 		r.Status = ProfileOpen
@@ -339,26 +338,3 @@ func PrepareHostRequest(r *HostRequest, now time.Time) error {
 	return pr.Err(op)
 }
 
-// checkHostWeights is checkWeights for the host factors.
-func checkHostWeights(pr *Problems, w Weights) {
-	names := make([]string, 0, len(w))
-	for name := range w {
-		names = append(names, name)
-	}
-	slices.Sort(names) // report in a stable order
-	for _, name := range names {
-		v := w[name]
-		switch {
-		case hostFactorIndex(name) < 0:
-			pr.Add("weights."+clip(name), "unknown factor (one of language, market, category, audience, conversion, rating, bio, timezone)")
-		case math.IsNaN(v) || math.IsInf(v, 0) || v < 0:
-			pr.Add("weights."+name, "must be a finite number of at least 0")
-		}
-	}
-	for _, f := range hostFactorList {
-		if w.Of(f) != 0 {
-			return
-		}
-	}
-	pr.Add("weights", "at least one factor must weigh more than 0")
-}

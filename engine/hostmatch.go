@@ -466,7 +466,7 @@ func MatchHosts(r *HostRequest, cands []HostCandidate, params HostMatchParams) H
 	k = min(k, MaxMatchLimit)
 
 	var excluded [numHostGates]int
-	best := hostTopK{k: k, items: make([]hostRankEntry, 0, k), cands: cands}
+	best := topK{k: k, items: make([]rankEntry, 0, k), id: func(i int) string { return cands[i].Host.ID }}
 	var v [numHostFactors]float64
 	for i := range cands {
 		c := &cands[i]
@@ -491,11 +491,11 @@ func MatchHosts(r *HostRequest, cands []HostCandidate, params HostMatchParams) H
 				v[f], _, _ = s.factor(f, c, false)
 			}
 		}
-		best.push(hostRankEntry{score: s.total(&v), idx: i})
+		best.push(rankEntry{score: s.total(&v), idx: i})
 	}
 
 	ranked := best.items
-	slices.SortFunc(ranked, func(a, b hostRankEntry) int {
+	slices.SortFunc(ranked, func(a, b rankEntry) int {
 		if a.idx == b.idx {
 			return 0
 		}
@@ -515,75 +515,6 @@ func MatchHosts(r *HostRequest, cands []HostCandidate, params HostMatchParams) H
 		}
 	}
 	return res
-}
-
-// hostRankEntry is a scored host candidate: its rounded score and its index.
-type hostRankEntry struct {
-	score float64
-	idx   int
-}
-
-// hostTopK keeps the best k entries seen in a min-heap (the worst kept at the root).
-type hostTopK struct {
-	k     int
-	items []hostRankEntry
-	cands []HostCandidate
-}
-
-// better reports whether a ranks before b: higher score, then lower host
-// id, then lower index.
-func (t *hostTopK) better(a, b hostRankEntry) bool {
-	if a.score != b.score {
-		return a.score > b.score
-	}
-	ida, idb := t.cands[a.idx].Host.ID, t.cands[b.idx].Host.ID
-	if ida != idb {
-		return ida < idb
-	}
-	return a.idx < b.idx
-}
-
-// floor returns the score of the worst entry kept when the heap is full.
-func (t *hostTopK) floor() (float64, bool) {
-	if len(t.items) < t.k || len(t.items) == 0 {
-		return 0, false
-	}
-	return t.items[0].score, true
-}
-
-func (t *hostTopK) push(e hostRankEntry) {
-	h := t.items
-	if len(h) < t.k {
-		h = append(h, e)
-		for i := len(h) - 1; i > 0; { // sift up: worse entries rise to the root
-			parent := (i - 1) / 2
-			if !t.better(h[parent], h[i]) {
-				break
-			}
-			h[i], h[parent] = h[parent], h[i]
-			i = parent
-		}
-		t.items = h
-		return
-	}
-	if !t.better(e, h[0]) {
-		return
-	}
-	h[0] = e
-	for i := 0; ; { // sift down
-		l, r, worst := 2*i+1, 2*i+2, i
-		if l < len(h) && t.better(h[worst], h[l]) {
-			worst = l
-		}
-		if r < len(h) && t.better(h[worst], h[r]) {
-			worst = r
-		}
-		if worst == i {
-			break
-		}
-		h[i], h[worst] = h[worst], h[i]
-		i = worst
-	}
 }
 
 // factor computes host factor i of candidate c; with explain it also writes

@@ -312,8 +312,9 @@ func Match(p *DemandProfile, cands []Candidate, params MatchParams) MatchResult 
 	}
 
 	var excluded [numGates]int
-	best := topK{k: k, items: make([]rankEntry, 0, k), cands: cands}
-	relief := topK{k: k, cands: cands}
+	productID := func(i int) string { return cands[i].Product.ID }
+	best := topK{k: k, items: make([]rankEntry, 0, k), id: productID}
+	relief := topK{k: k, id: productID}
 	if fair {
 		relief.items = make([]rankEntry, 0, k)
 	}
@@ -391,20 +392,21 @@ type rankEntry struct {
 	idx   int
 }
 
-// topK keeps the best k entries seen in a min-heap (the worst kept at the root).
+// topK keeps the best k entries seen in a min-heap (the worst kept at the
+// root); products and hosts both rank with it.
 type topK struct {
 	k     int
 	items []rankEntry
-	cands []Candidate
+	id    func(idx int) string // the id of candidate idx, for ties
 }
 
-// better reports whether a ranks before b: higher score, then lower product
-// id, then lower index.
+// better reports whether a ranks before b: higher score, then lower id,
+// then lower index.
 func (t *topK) better(a, b rankEntry) bool {
 	if a.score != b.score {
 		return a.score > b.score
 	}
-	ida, idb := t.cands[a.idx].Product.ID, t.cands[b.idx].Product.ID
+	ida, idb := t.id(a.idx), t.id(b.idx)
 	if ida != idb {
 		return ida < idb
 	}

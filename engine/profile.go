@@ -107,15 +107,14 @@ const (
 	MaxProfileList    = 50 // items in each list field
 )
 
-// streamDateGrace is how far in the past a stream date may lie when a
-// profile is prepared (a stream that started today is still being planned).
-const streamDateGrace = 24 * time.Hour
+// A stream date must not lie in the past when a profile is prepared: the
+// lead-time gate would exclude every product from a stream already begun.
 
 // PrepareProfile validates and normalises a demand profile: it trims text,
 // defaults the status to open, drops duplicate list items, upper-cases target
 // markets and resolves audience regions through regions to their current
 // codes (with a nil book, audience regions are only checked to be six
-// digits). now is the clock: a stream date more than 24 hours before now is
+// digits). now is the clock: a stream date before now is
 // invalid.
 //
 // It returns an *Error of KindInvalid naming every bad field by its JSON name
@@ -184,12 +183,12 @@ func PrepareProfile(p *DemandProfile, regions RegionBook, now time.Time) error {
 		return s, ""
 	})
 
-	if !p.StreamDate.IsZero() && p.StreamDate.Before(now.Add(-streamDateGrace)) {
-		pr.Add("stream_date", "must not lie more than 24 hours in the past")
+	if !p.StreamDate.IsZero() && p.StreamDate.Before(now) {
+		pr.Add("stream_date", "must not lie in the past")
 	}
 	checkRange(&pr, "poverty_relief_min_share", p.PovertyReliefMinShare, 0, 1)
 
-	checkWeights(&pr, p.Weights)
+	checkWeights(&pr, p.Weights, factorList[:])
 
 	if p.Status == "" {
 		p.Status = ProfileOpen
@@ -223,10 +222,10 @@ func prepareList(pr *Problems, field string, list []string, check func(string) (
 	return out
 }
 
-// checkWeights reports unknown factor names and weights that are negative or
-// not finite (field weights.<name>), and a weight map that switches every
-// factor off (field weights).
-func checkWeights(pr *Problems, w Weights) {
+// checkWeights reports names that are not among factors and weights that
+// are negative or not finite (field weights.<name>), and a weight map that
+// switches every factor off (field weights).
+func checkWeights(pr *Problems, w Weights, factors []Factor) {
 	names := make([]string, 0, len(w))
 	for name := range w {
 		names = append(names, name)
@@ -235,13 +234,17 @@ func checkWeights(pr *Problems, w Weights) {
 	for _, name := range names {
 		v := w[name]
 		switch {
-		case factorIndex(name) < 0:
-			pr.Add("weights."+clip(name), "unknown factor (one of text, price, commission, stock, poverty_relief, certification, seasonality, logistics, grade, lead_time)")
+		case !slices.Contains(factors, Factor(name)):
+			known := make([]string, len(factors))
+			for i, f := range factors {
+				known[i] = string(f)
+			}
+			pr.Add("weights."+clip(name), "unknown factor (one of %s)", strings.Join(known, ", "))
 		case math.IsNaN(v) || math.IsInf(v, 0) || v < 0:
 			pr.Add("weights."+name, "must be a finite number of at least 0")
 		}
 	}
-	for _, f := range factorList {
+	for _, f := range factors {
 		if w.Of(f) != 0 {
 			return
 		}

@@ -118,7 +118,7 @@ func TestPrepareProfileValidation(t *testing.T) {
 		{"no region book: short code", func(p *DemandProfile) { p.AudienceRegions = []string{"31"} }, nil, []string{"audience_regions[0]"}},
 		{"target market unknown", func(p *DemandProfile) { p.TargetMarkets = []string{"my", "ZZ", "CHN"} }, matchRegions, []string{"target_markets[1]", "target_markets[2]"}},
 		{"51 target markets", func(p *DemandProfile) { p.TargetMarkets = many("CN", 51) }, matchRegions, []string{"target_markets"}},
-		{"stream date 23h ago", func(p *DemandProfile) { p.StreamDate = matchNow.Add(-23 * time.Hour) }, matchRegions, nil},
+		{"stream date an hour ago", func(p *DemandProfile) { p.StreamDate = matchNow.Add(-time.Hour) }, matchRegions, []string{"stream_date"}},
 		{"stream date 25h ago", func(p *DemandProfile) { p.StreamDate = matchNow.Add(-25 * time.Hour) }, matchRegions, []string{"stream_date"}},
 		{"share above 1", func(p *DemandProfile) { p.PovertyReliefMinShare = 1.01 }, matchRegions, []string{"poverty_relief_min_share"}},
 		{"share negative", func(p *DemandProfile) { p.PovertyReliefMinShare = -0.1 }, matchRegions, []string{"poverty_relief_min_share"}},

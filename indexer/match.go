@@ -16,7 +16,7 @@ const DefaultCandidates = 5000
 
 // MatchQuery selects the candidate products of a demand profile: keywords
 // (any term may match; more matching terms score higher) conjoined with the
-// hard filters and with the gates the index can evaluate.
+// gates the index can evaluate, categories among them.
 type MatchQuery struct {
 	Keywords      string
 	Categories    []string // any of them; none: every category
@@ -47,8 +47,10 @@ type Candidates struct {
 	// Excluded counts, per gate reason (engine.Excluded*), the products that
 	// match the keywords and categories but fail that gate, each counted
 	// under the first gate it fails in engine.GateOrder among those the index
-	// evaluates (review status, price band, commission floor, stock,
-	// required certifications).
+	// evaluates (review status, category, price band, commission floor,
+	// stock, required certifications). The supplier's admission is judged by
+	// the engine afterwards, so a product of a suspended supplier that also
+	// fails an index gate is counted under that gate.
 	Excluded map[string]int
 	// Total is how many products passed; Hits holds the best Limit of them.
 	Total uint64
@@ -77,18 +79,18 @@ func (x *Index) MatchCandidates(ctx context.Context, q MatchQuery) (Candidates, 
 	if hasText {
 		base = append(base, text)
 	}
-	if len(q.Categories) > 0 {
-		cats := make([]query.Query, 0, len(q.Categories))
-		for _, c := range q.Categories {
-			cats = append(cats, termQ(fCategory, c))
-		}
-		base = append(base, query.NewDisjunctionQuery(cats))
-	}
 	type gate struct {
 		reason string
 		q      query.Query
 	}
 	gates := []gate{{engine.ExcludedNotApproved, termQ(fReview, string(engine.ReviewApproved))}}
+	if len(q.Categories) > 0 {
+		cats := make([]query.Query, 0, len(q.Categories))
+		for _, c := range q.Categories {
+			cats = append(cats, termQ(fCategory, c))
+		}
+		gates = append(gates, gate{engine.ExcludedCategory, query.NewDisjunctionQuery(cats)})
+	}
 	if q.PriceMin != nil || q.PriceMax != nil {
 		gates = append(gates, gate{engine.ExcludedPrice, rangeQ(fPrice, q.PriceMin, q.PriceMax)})
 	}

@@ -337,4 +337,3 @@ func PrepareHostRequest(r *HostRequest, now time.Time) error {
 	}
 	return pr.Err(op)
 }
-

@@ -98,6 +98,12 @@ func TestServeDemoRestartAndIndexLoss(t *testing.T) {
 	if err != nil || !strings.Contains(string(keys), "lm_") {
 		t.Fatalf("demo keys: %v %s", err, keys)
 	}
+	// Demo hosts are there for host matching, and survive restarts below.
+	st, hosts := call(t, m, "GET", "/v1/hosts", admin, "")
+	demoHosts := len(hosts["items"].([]any))
+	if st != 200 || demoHosts < 5 {
+		t.Fatalf("demo hosts: %d %d", st, demoHosts)
+	}
 	if !strings.Contains(out.String(), "livematch is ready on http://") {
 		t.Errorf("no banner: %s", out.String())
 	}
@@ -123,6 +129,9 @@ func TestServeDemoRestartAndIndexLoss(t *testing.T) {
 	}
 	if got := total(t, m, admin, ""); got != demoTotal+1 {
 		t.Fatalf("after restart: %v products, want %v", got, demoTotal+1)
+	}
+	if _, hosts := call(t, m, "GET", "/v1/hosts", admin, ""); len(hosts["items"].([]any)) != demoHosts {
+		t.Fatalf("after restart: %d hosts, want %d", len(hosts["items"].([]any)), demoHosts)
 	}
 	if err := m.Close(); err != nil {
 		t.Fatal(err)

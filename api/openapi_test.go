@@ -46,8 +46,8 @@ func TestOpenAPIValid(t *testing.T) {
 	}
 
 	// Every operation is named, summarised, described and tagged.
-	known := map[string]bool{"orgs": true, "products": true, "search": true, "demand-profiles": true, "matching": true,
-		"meta": true, "ops": true}
+	known := map[string]bool{"orgs": true, "products": true, "search": true, "demand-profiles": true, "hosts": true,
+		"host-requests": true, "matching": true, "meta": true, "ops": true}
 	for _, tag := range doc.Tags {
 		if !known[tag.Name] || tag.Description == "" {
 			t.Errorf("tag %q: unknown or not described", tag.Name)
@@ -282,6 +282,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	c.call(200, "GET", "/v1/index/status", nil, "", admin, nil)
 
 	conformMatching(c)
+	conformHosts(c)
 
 	var missed []string
 	for path, item := range doc.Paths.Map() {
@@ -416,4 +417,195 @@ func matchesProduct(r resp, id string) bool {
 		}
 	}
 	return false
+}
+
+// conformHosts exercises the host and host-request operations: an MCN's
+// host (created, listed, read, replaced and deleted), a cross-border firm's
+// host request (created, listed, read, replaced, matched and deleted) and an
+// unsaved host match, with the problems. Dates are relative to today (China
+// time) because the conformance server runs on the real clock.
+func conformHosts(c *conformance) {
+	t, e, admin := c.t, c.e, c.e.admin
+	_, mcnKey := e.newOrg(engine.OrgMCN, "310101")
+	_, otherMCN := e.newOrg(engine.OrgMCN, "330106")
+	_, firmKey := e.newOrg(engine.OrgCrossborderFirm, "440304")
+	_, firm2Key := e.newOrg(engine.OrgCrossborderFirm, "440304")
+
+	today := time.Now().In(chinaTime)
+	date := func(days int) string { return today.AddDate(0, 0, days).Format(time.DateOnly) }
+	streamDay := date(30)
+	edit := func(m map[string]any, changes []any) map[string]any {
+		for i := 0; i+1 < len(changes); i += 2 {
+			if changes[i+1] == nil {
+				delete(m, changes[i].(string))
+			} else {
+				m[changes[i].(string)] = changes[i+1]
+			}
+		}
+		return m
+	}
+	// The example of api.md, its dates moved into the future.
+	host := func(changes ...any) map[string]any {
+		return edit(map[string]any{
+			"name": "Lily 王", "languages": []map[string]string{{"code": "zh", "level": "native"}, {"code": "en", "level": "fluent"}},
+			"markets": []string{"US", "MY"}, "categories": []string{"beauty", "fresh_fruit"},
+			"followers": 120000, "avg_viewers": 3000, "conversion_rate": 0.035, "rating": 4.7,
+			"certification":   map[string]any{"level": "senior", "expires_at": today.AddDate(1, 0, 0).UTC().Format(time.RFC3339)},
+			"hourly_rate_cny": 800, "timezone": "Asia/Shanghai", "available_dates": []string{streamDay, date(28)},
+			"bio_zh": "美妆与生鲜双语主播，懂水果", "bio_en": "Bilingual beauty and fresh fruit host",
+		}, changes)
+	}
+	request := func(changes ...any) map[string]any {
+		return edit(map[string]any{
+			"title": "Export tea to Malaysia", "categories": []string{"tea"}, "target_markets": []string{"MY"},
+			"date": streamDay, "budget_cny_per_hour": 1000, "require_certified": true, "notes": "懂茶文化",
+			"languages": []map[string]string{{"code": "zh", "min_level": "fluent"}, {"code": "ms", "min_level": "conversational"}},
+		}, changes)
+	}
+
+	// Hosts: the MCN's own, readable by every org.
+	created := c.call(201, "POST", "/v1/hosts", nil, "", mcnKey, host())
+	hid := map[string]string{"id": created.body["id"].(string)}
+	if got := created.header.Get("Location"); got != "/v1/hosts/"+hid["id"] {
+		t.Errorf("Location = %q", got)
+	}
+	if cert, _ := created.body["certification"].(map[string]any); cert["valid"] != true ||
+		!slices.Equal(anyStrings(created.body["available_dates"]), []string{date(28), streamDay}) {
+		t.Errorf("create: %s", created.raw)
+	}
+	bad := c.call(400, "POST", "/v1/hosts", nil, "", mcnKey, host("languages", []map[string]string{{"code": "xx", "level": "native"}}))
+	if !slices.Contains(fieldsOf(bad), "languages[0].code") {
+		t.Errorf("400 fields %v lack languages[0].code", fieldsOf(bad))
+	}
+	bad = c.call(400, "POST", "/v1/hosts", nil, "", mcnKey, host("timezone", "Mars/Olympus"))
+	if !slices.Contains(fieldsOf(bad), "timezone") {
+		t.Errorf("400 fields %v lack timezone", fieldsOf(bad))
+	}
+	c.call(403, "POST", "/v1/hosts", nil, "", firmKey, host())
+	c.call(401, "POST", "/v1/hosts", nil, "", "", host())
+
+	for key, want := range map[string]int{mcnKey: 1, otherMCN: 0, firmKey: 1, admin: 1} {
+		if items, _ := c.call(200, "GET", "/v1/hosts", nil, "", key, nil).body["items"].([]any); len(items) != want {
+			t.Errorf("GET /v1/hosts lists %d hosts, want %d", len(items), want)
+		}
+	}
+	c.call(200, "GET", "/v1/hosts/{id}", hid, "", firmKey, nil)
+	c.call(200, "GET", "/v1/hosts/{id}", hid, "", otherMCN, nil)
+	c.call(404, "GET", "/v1/hosts/{id}", map[string]string{"id": "host_nosuchhost"}, "", firmKey, nil)
+
+	// The time zone defaults to Asia/Shanghai; a plain expiry date is
+	// midnight China time.
+	put := c.call(200, "PUT", "/v1/hosts/{id}", hid, "", mcnKey, host("timezone", nil, "rating", 4.9,
+		"certification", map[string]any{"level": "senior", "expires_at": date(365)}), "If-Match", `"1"`)
+	if put.body["version"] != float64(2) || put.header.Get("ETag") != `"2"` || put.body["timezone"] != "Asia/Shanghai" || put.body["rating"] != 4.9 {
+		t.Errorf("PUT: %s", put.raw)
+	}
+	c.call(412, "PUT", "/v1/hosts/{id}", hid, "", mcnKey, host(), "If-Match", `"1"`)
+	c.call(404, "PUT", "/v1/hosts/{id}", hid, "", otherMCN, host())
+	c.call(403, "PUT", "/v1/hosts/{id}", hid, "", firmKey, host())
+	c.call(400, "PUT", "/v1/hosts/{id}", hid, "", mcnKey, host("timezone", "Nowhere/Special", "rating", 6))
+
+	// Host requests: the firm's own.
+	hr := c.call(201, "POST", "/v1/host-requests", nil, "", firmKey, request())
+	rid := map[string]string{"id": hr.body["id"].(string)}
+	if got := hr.header.Get("Location"); got != "/v1/host-requests/"+rid["id"] {
+		t.Errorf("Location = %q", got)
+	}
+	if w, _ := hr.body["weights"].(map[string]any); len(w) != len(engine.HostFactors()) || w["language"] != float64(1) ||
+		hr.body["status"] != "open" || hr.body["date"] != streamDay {
+		t.Errorf("create request: %s", hr.raw)
+	}
+	bad = c.call(400, "POST", "/v1/host-requests", nil, "", firmKey, request("date", date(-2), "weights", map[string]float64{"charm": 1}))
+	for _, f := range []string{"date", "weights.charm"} {
+		if !slices.Contains(fieldsOf(bad), f) {
+			t.Errorf("400 fields %v lack %s", fieldsOf(bad), f)
+		}
+	}
+	c.call(403, "POST", "/v1/host-requests", nil, "", mcnKey, request())
+
+	if items, _ := c.call(200, "GET", "/v1/host-requests", nil, "", firmKey, nil).body["items"].([]any); len(items) != 1 {
+		t.Errorf("the firm lists %d requests, want 1", len(items))
+	}
+	if items, _ := c.call(200, "GET", "/v1/host-requests", nil, "", firm2Key, nil).body["items"].([]any); len(items) != 0 {
+		t.Errorf("another firm lists %d requests, want 0", len(items))
+	}
+	c.call(200, "GET", "/v1/host-requests", nil, "", admin, nil)
+	c.call(403, "GET", "/v1/host-requests", nil, "", mcnKey, nil)
+	c.call(200, "GET", "/v1/host-requests/{id}", rid, "", firmKey, nil)
+	c.call(200, "GET", "/v1/host-requests/{id}", rid, "", admin, nil)
+	c.call(404, "GET", "/v1/host-requests/{id}", rid, "", firm2Key, nil)
+	c.call(404, "GET", "/v1/host-requests/{id}", rid, "", mcnKey, nil)
+
+	// The api.md request needs Malay, which the host does not speak.
+	m := c.call(200, "GET", "/v1/host-requests/{id}/matches", rid, "", firmKey, nil)
+	if items, _ := m.body["items"].([]any); len(items) != 0 || m.body["candidates"] != float64(1) ||
+		m.body["excluded"].(map[string]any)["language_below_level"] != float64(1) {
+		t.Errorf("matches of the Malay request: %s", m.raw)
+	}
+
+	fruit := func(changes ...any) map[string]any {
+		return request(append([]any{"title", "Fresh fruit for Malaysia", "categories", []string{"fresh_fruit"},
+			"languages", []map[string]string{{"code": "zh", "min_level": "fluent"}}, "notes", "懂水果",
+			"weights", map[string]float64{"language": 2, "timezone": 0}}, changes...)...)
+	}
+	put = c.call(200, "PUT", "/v1/host-requests/{id}", rid, "", firmKey, fruit(), "If-Match", `"1"`)
+	if w, _ := put.body["weights"].(map[string]any); put.body["version"] != float64(2) || put.header.Get("ETag") != `"2"` ||
+		w["language"] != float64(2) || w["timezone"] != float64(0) || w["bio"] != float64(1) {
+		t.Errorf("PUT request: %s", put.raw)
+	}
+	c.call(412, "PUT", "/v1/host-requests/{id}", rid, "", firmKey, fruit(), "If-Match", `"1"`)
+	c.call(404, "PUT", "/v1/host-requests/{id}", rid, "", firm2Key, fruit())
+	c.call(403, "PUT", "/v1/host-requests/{id}", rid, "", mcnKey, fruit())
+	c.call(400, "PUT", "/v1/host-requests/{id}", rid, "", firmKey, fruit("status", "archived", "budget_cny_per_hour", -1))
+
+	m = c.call(200, "GET", "/v1/host-requests/{id}/matches", rid, "limit=5", firmKey, nil)
+	if !matchesHost(m, hid["id"]) {
+		t.Errorf("matches lack %s: %s", hid["id"], m.raw)
+	} else {
+		checkExplanationN(t, m.body["items"].([]any)[0].(map[string]any), len(engine.HostFactors()))
+	}
+	c.call(200, "GET", "/v1/host-requests/{id}/matches", rid, "", admin, nil)
+	c.call(404, "GET", "/v1/host-requests/{id}/matches", rid, "", firm2Key, nil)
+	c.call(400, "GET", "/v1/host-requests/{id}/matches", rid, "limit=lots", firmKey, nil)
+
+	// The same request unsaved (no title needed), and the problems.
+	adhoc := c.call(200, "POST", "/v1/match/hosts", nil, "limit=10", firm2Key, fruit("title", nil))
+	if !matchesHost(adhoc, hid["id"]) {
+		t.Errorf("the unsaved match lacks %s: %s", hid["id"], adhoc.raw)
+	}
+	c.call(200, "POST", "/v1/match/hosts", nil, "", admin, map[string]any{"notes": "fresh fruit"})
+	c.call(400, "POST", "/v1/match/hosts", nil, "", firmKey, fruit("languages", []map[string]string{{"code": "malay", "min_level": "fluent"}}))
+	c.call(403, "POST", "/v1/match/hosts", nil, "", mcnKey, fruit())
+
+	c.call(404, "DELETE", "/v1/host-requests/{id}", rid, "", firm2Key, nil)
+	c.call(412, "DELETE", "/v1/host-requests/{id}", rid, "", firmKey, nil, "If-Match", `"1"`)
+	c.call(204, "DELETE", "/v1/host-requests/{id}", rid, "", firmKey, nil, "If-Match", `"2"`)
+	c.call(404, "GET", "/v1/host-requests/{id}", rid, "", firmKey, nil)
+
+	c.call(404, "DELETE", "/v1/hosts/{id}", hid, "", otherMCN, nil)
+	c.call(412, "DELETE", "/v1/hosts/{id}", hid, "", mcnKey, nil, "If-Match", `"1"`)
+	c.call(204, "DELETE", "/v1/hosts/{id}", hid, "", mcnKey, nil, "If-Match", `"2"`)
+	c.call(404, "GET", "/v1/hosts/{id}", hid, "", firmKey, nil)
+}
+
+// matchesHost reports whether a host match answer lists host id.
+func matchesHost(r resp, id string) bool {
+	items, _ := r.body["items"].([]any)
+	for _, it := range items {
+		if h, _ := it.(map[string]any)["host"].(map[string]any); h["id"] == id {
+			return true
+		}
+	}
+	return false
+}
+
+// anyStrings converts a decoded JSON array of strings.
+func anyStrings(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		s, _ := x.(string)
+		out = append(out, s)
+	}
+	return out
 }

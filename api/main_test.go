@@ -121,7 +121,11 @@ func newEnv(tb testing.TB, opts ...envOpts) *env {
 	fctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = fol.Run(fctx) }()
-	srv := New(Config{Store: st, Index: idx, Regions: regions, Geo: regions, ReviewRequired: o.reviewRequired, RateLimit: o.rateLimit, Now: o.now,
+	hosts, err := indexer.NewHostIndex(glossary)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := New(Config{Store: st, Index: idx, Hosts: hosts, Regions: regions, Geo: regions, ReviewRequired: o.reviewRequired, RateLimit: o.rateLimit, Now: o.now,
 		IndexStatus: func(ctx context.Context) (IndexStatus, error) {
 			s, err := fol.Status(ctx)
 			return IndexStatus{Documents: s.Documents, AppliedSeq: s.AppliedSeq, HeadSeq: s.HeadSeq, Lag: s.Lag, Ready: s.CaughtUp}, err

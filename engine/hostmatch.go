@@ -744,6 +744,9 @@ func (s *hostScorer) rating(h *Host, explain bool) (float64, string, string) {
 
 func (s *hostScorer) bio(b float64, explain bool) (float64, string, string) {
 	if s.bioMax == 0 {
+		if strings.TrimSpace(s.r.Notes) != "" || len(s.r.Categories) > 0 {
+			return hostNeutral, "没有主播简介提到需求说明或品类，简介按中性计", "No host's bio mentions the notes or categories: bio scored neutral"
+		}
 		return hostNeutral, "无需求说明，简介按中性计", "No notes: bio scored neutral"
 	}
 	var v float64

@@ -25,6 +25,7 @@ const (
 const (
 	boostOriginal  = 4.0
 	boostExpansion = 1.0
+	boostPiece     = 0.5 // a two-character piece of a longer Chinese phrase (matching only)
 )
 
 // term is one conjunct of a text query: the words as typed (normalised) and

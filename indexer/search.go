@@ -246,6 +246,19 @@ func (b queryBuilder) textQuery(q string, all bool) (query.Query, bool) {
 			budget -= cost
 			alts = append(alts, a)
 		}
+		if !all {
+			// Keywords and notes may be whole Chinese phrases (懂茶文化):
+			// any two-character piece of a longer Han run may match too,
+			// below the run itself and its synonyms.
+			for _, bg := range hanBigrams(t.text) {
+				a, cost := b.altQuery(bg, boostPiece)
+				if a == nil || cost > budget {
+					continue
+				}
+				budget -= cost
+				alts = append(alts, a)
+			}
+		}
 		switch len(alts) {
 		case 0:
 		case 1:
@@ -364,4 +377,27 @@ func sortCounts(cs []engine.FacetCount) {
 		}
 		return cs[i].Value < cs[j].Value
 	})
+}
+
+// hanBigrams returns the distinct two-character pieces of a term made only
+// of Han characters and longer than two, at most maxTerms of them.
+func hanBigrams(text string) []string {
+	rs := []rune(text)
+	if len(rs) <= 2 {
+		return nil
+	}
+	for _, r := range rs {
+		if !isHan(r) {
+			return nil
+		}
+	}
+	var out []string
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(rs) && len(out) < maxTerms; i++ {
+		if bg := string(rs[i : i+2]); !seen[bg] {
+			seen[bg] = true
+			out = append(out, bg)
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package indexer
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/livematch/livematch/engine"
@@ -41,7 +42,7 @@ func TestMatchCandidates(t *testing.T) {
 					t.Errorf("hit %s fails a gate: %+v", p.ID, p)
 				}
 				for _, c := range tc.q.RequiredCerts {
-					if !contains(p.ValidCerts(tc.q.CertsAt), c) {
+					if !slices.Contains(p.ValidCerts(tc.q.CertsAt), c) {
 						t.Errorf("hit %s lacks %s", p.ID, c)
 					}
 				}
@@ -80,13 +81,4 @@ func TestMatchCandidates(t *testing.T) {
 	if err != nil || len(res.Hits) != 1 || len(res.Excluded) != 0 {
 		t.Fatalf("limit 1: %+v %v", res, err)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

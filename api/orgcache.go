@@ -3,42 +3,35 @@ package api
 import (
 	"context"
 	"sync"
-	"time"
 
 	"github.com/livematch/livematch/engine"
 	"github.com/livematch/livematch/store"
 )
 
-// orgCache keeps recently read orgs for matching, which needs the admission
-// status, grade and region of every candidate's supplier. Entries live for
-// ttl; this process's own org writes invalidate them at once, other
-// replicas' writes are seen within ttl.
+// orgCache is the in-memory directory of orgs that matching reads (the
+// admission status, grade and region of every candidate's supplier), so
+// that the match path does not query the database. RefreshOrgs fills it
+// from a sweep (at start-up and then periodically, which also brings in
+// other replicas' changes); this process's own org writes update it at
+// once; an id it has never seen is read once from the database.
 type orgCache struct {
-	st  *store.Store
-	ttl time.Duration
-	now func() time.Time
+	st *store.Store
 
-	mu sync.Mutex
-	m  map[string]orgEntry
+	mu sync.RWMutex
+	m  map[string]*engine.Org // nil value: no such org
 }
 
-type orgEntry struct {
-	org *engine.Org // nil: no such org
-	at  time.Time
-}
-
-func newOrgCache(st *store.Store, ttl time.Duration, now func() time.Time) *orgCache {
-	return &orgCache{st: st, ttl: ttl, now: now, m: map[string]orgEntry{}}
+func newOrgCache(st *store.Store) *orgCache {
+	return &orgCache{st: st, m: map[string]*engine.Org{}}
 }
 
 // get returns the org, or nil if it does not exist.
 func (c *orgCache) get(ctx context.Context, id string) (*engine.Org, error) {
-	now := c.now()
-	c.mu.Lock()
-	e, ok := c.m[id]
-	c.mu.Unlock()
-	if ok && now.Sub(e.at) < c.ttl {
-		return e.org, nil
+	c.mu.RLock()
+	o, ok := c.m[id]
+	c.mu.RUnlock()
+	if ok {
+		return o, nil
 	}
 	o, err := c.st.GetOrg(ctx, id)
 	if engine.IsKind(err, engine.KindNotFound) {
@@ -47,18 +40,30 @@ func (c *orgCache) get(ctx context.Context, id string) (*engine.Org, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	if len(c.m) > 100000 { // bound memory: start over
-		c.m = map[string]orgEntry{}
-	}
-	c.m[id] = orgEntry{org: o, at: now}
-	c.mu.Unlock()
+	c.put(id, o)
 	return o, nil
 }
 
-// invalidate forgets an org after this process changed it.
-func (c *orgCache) invalidate(id string) {
+// put records an org as it now is (nil: gone).
+func (c *orgCache) put(id string, o *engine.Org) {
 	c.mu.Lock()
-	delete(c.m, id)
+	c.m[id] = o
 	c.mu.Unlock()
 }
+
+// load replaces the directory with a full sweep of the orgs.
+func (c *orgCache) load(ctx context.Context) error {
+	m := map[string]*engine.Org{}
+	if err := c.st.ScanOrgs(ctx, func(o *engine.Org) error { m[o.ID] = o; return nil }); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.m = m
+	c.mu.Unlock()
+	return nil
+}
+
+// RefreshOrgs reloads the org directory that matching reads from the
+// database. Call it at start-up and periodically (other replicas' org
+// changes arrive this way).
+func (s *Server) RefreshOrgs(ctx context.Context) error { return s.orgs.load(ctx) }

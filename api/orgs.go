@@ -27,6 +27,7 @@ func (s *Server) createOrg(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	s.orgs.put(o.ID, o)
 	key, err := IssueKey(ctx, s.store, o.ID)
 	if err != nil {
 		s.fail(c, err)
@@ -100,11 +101,11 @@ func (s *Server) patchOrg(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	before, after, err := s.store.UpdateOrg(ctx, c.Param("id"), ifv, func(o *engine.Org) error { return engine.ApplyOrgPatch(o, patch) })
-	s.orgs.invalidate(c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	s.orgs.put(after.ID, after)
 	if err := s.store.AddAudit(ctx, store.AuditEntry{OrgID: after.ID, Actor: caller(c).ID, Action: "org.update", Target: after.ID,
 		Before: map[string]any{"grade": string(before.Grade), "status": string(before.Status)},
 		After:  map[string]any{"grade": string(after.Grade), "status": string(after.Status)}}); err != nil {

@@ -120,7 +120,7 @@ func New(cfg Config) *Server {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, index: cfg.Index, regions: cfg.Regions, log: cfg.Logger, now: cfg.Now,
-		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Now), orgs: newOrgCache(cfg.Store, 5*time.Second, cfg.Now),
+		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Now), orgs: newOrgCache(cfg.Store),
 		hosts: cfg.Hosts, zones: &zoneCache{zones: map[string]*time.Location{}}}
 	if s.hosts == nil {
 		s.hosts, _ = indexer.NewHostIndex(nil) // an empty, in-memory index never fails

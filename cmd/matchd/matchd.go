@@ -359,6 +359,11 @@ func (m *Main) bootstrap(ctx context.Context) {
 	}
 	m.ready.Store(true)
 	m.printBanner()
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		m.refreshOrgs(ctx)
+	}()
 	if err := m.follower.Run(ctx); err != nil {
 		m.log.Error("index follower stopped", "err", err)
 	}
@@ -384,12 +389,33 @@ func (m *Main) bootstrapOnce(ctx context.Context) error {
 	if err := m.follower.CatchUp(ctx, nil); err != nil {
 		return fmt.Errorf("index catch-up: %w", err)
 	}
+	// Matching reads suppliers from memory: load the org directory.
+	if err := m.api.RefreshOrgs(ctx); err != nil {
+		return fmt.Errorf("loading orgs: %w", err)
+	}
 	// The host catalogue is small and kept in memory: fill it from a sweep.
 	if err := m.store.ScanHosts(ctx, m.hosts.Put); err != nil {
 		return fmt.Errorf("loading hosts: %w", err)
 	}
 	m.log.Info("index ready", "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// refreshOrgs reloads the org directory every 30 s until ctx ends, so that
+// org changes made through other replicas reach matching.
+func (m *Main) refreshOrgs(ctx context.Context) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := m.api.RefreshOrgs(ctx); err != nil && ctx.Err() == nil {
+				m.log.Warn("refreshing the org directory failed", "err", err)
+			}
+		}
+	}
 }
 
 func (m *Main) printBanner() {

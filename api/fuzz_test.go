@@ -3,6 +3,9 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/livematch/livematch/engine"
@@ -102,6 +105,58 @@ func FuzzBulkLines(f *testing.F) {
 				if _, jerr := json.Marshal(le); jerr != nil {
 					t.Fatalf("line %q: error not renderable: %v", line, jerr)
 				}
+			}
+		}
+	})
+}
+
+// FuzzSearchParams sends arbitrary query strings to product search on the
+// real server (handler in process): never a 5xx, never a panic.
+func FuzzSearchParams(f *testing.F) {
+	for _, s := range []string{
+		"q=kiwi", "q=%E8%8C%B6&category=tea&in_stock=true", "price_min=10&price_max=5", "limit=1000000&cursor=zzz",
+		"q=title_zh:%E7%99%BD%E8%8C%B6+AND+*&province=360000", "poverty_relief=maybe&certification=organic",
+		"q=" + strings.Repeat("%E7%8C%95", 300), "q=%00%ff&org_id=%00",
+	} {
+		f.Add(s)
+	}
+	e := newEnv(f)
+	h := e.server.Handler()
+	f.Fuzz(func(t *testing.T, raw string) {
+		req, err := http.NewRequest("GET", "/v1/products?"+raw, nil)
+		if err != nil {
+			return // not a request a client could send
+		}
+		req.Header.Set("Authorization", "Bearer "+e.admin)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%q: %d %s", raw, rec.Code, rec.Body)
+		}
+	})
+}
+
+// FuzzMatchBody sends arbitrary bodies to the unsaved product and host
+// matching endpoints: never a 5xx, never a panic.
+func FuzzMatchBody(f *testing.F) {
+	for _, s := range []string{
+		`{"keywords":"脐橙 orange","price_min":10,"price_max":60,"poverty_relief_min_share":0.3}`,
+		`{"keywords":"","weights":{"text":0}}`, `{"stream_date":"2026-12-12"}`,
+		`{"title":"t","languages":[{"code":"ms","min_level":"fluent"}],"target_markets":["MY"]}`,
+		`{"keywords":"` + strings.Repeat("茶", 600) + `"}`, `[]`, `{"weights":{"bio":1e308}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	e := newEnv(f)
+	h := e.server.Handler()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, path := range []string{"/v1/match/products", "/v1/match/hosts"} {
+			req := httptest.NewRequest("POST", path, bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+e.admin)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code >= 500 {
+				t.Fatalf("%s %q: %d %s", path, body, rec.Code, rec.Body)
 			}
 		}
 	})

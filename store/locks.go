@@ -1,6 +1,7 @@
 package store
 
 import (
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"hash/fnv"
 	"slices"
 	"sync"
@@ -48,4 +49,17 @@ func (s *stripes) lockAll(ids []string) func() {
 			s.mu[i].Unlock()
 		}
 	}
+}
+
+// casFilter is the filter of a compare-and-swap write: the document with
+// this _id, still at this version. On the embedded FerretDB the version is
+// left out: the stripe lock already excludes concurrent writers (one
+// process owns the database), and FerretDB's SQLite backend pushes down only
+// a lone _id equality, so any other field would make it read and decode the
+// whole collection for every write.
+func (s *Store) casFilter(id string, version int64) bson.D {
+	if s.embedded != nil {
+		return bson.D{{Key: "_id", Value: id}}
+	}
+	return bson.D{{Key: "_id", Value: id}, {Key: "version", Value: version}}
 }

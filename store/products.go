@@ -70,7 +70,7 @@ func (s *Store) writeProduct(ctx context.Context, d productDoc, prev int64) (boo
 		matched = err == nil
 	} else {
 		var res *mongo.UpdateResult
-		res, err = s.products.ReplaceOne(ctx, bson.D{{Key: "_id", Value: d.ID}, {Key: "version", Value: prev}}, d)
+		res, err = s.products.ReplaceOne(ctx, s.casFilter(d.ID, prev), d)
 		matched = err == nil && res.MatchedCount == 1
 	}
 	if err != nil || !matched {
@@ -274,7 +274,7 @@ func (s *Store) BulkUpsertProducts(ctx context.Context, ps []*engine.Product, ke
 		if prev == 0 {
 			models[i] = mongo.NewInsertOneModel().SetDocument(docs[i])
 		} else {
-			models[i] = mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: p.ID}, {Key: "version", Value: prev}}).SetReplacement(docs[i])
+			models[i] = mongo.NewReplaceOneModel().SetFilter(s.casFilter(p.ID, prev)).SetReplacement(docs[i])
 		}
 	}
 	_, err = s.products.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))

@@ -325,7 +325,7 @@ func (s *Store) UpdateOrg(ctx context.Context, id string, ifVersion int64, fn fu
 		cur.Version, cur.Seq, cur.UpdatedAt = before.Version+1, seq, s.stamp()
 		nd := toOrgDoc(cur)
 		nd.KeyID = doc.KeyID
-		res, err := s.orgs.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "version", Value: before.Version}}, nd)
+		res, err := s.orgs.ReplaceOne(ctx, s.casFilter(id, before.Version), nd)
 		if err != nil {
 			return nil, nil, classify(op, err)
 		}
@@ -384,7 +384,7 @@ func (s *Store) SetOrgKey(ctx context.Context, k KeyRecord) error {
 			return err
 		}
 		old = doc.KeyID
-		res, err := s.orgs.UpdateOne(ctx, bson.D{{Key: "_id", Value: k.OrgID}, {Key: "version", Value: doc.Version}},
+		res, err := s.orgs.UpdateOne(ctx, s.casFilter(k.OrgID, doc.Version),
 			bson.D{{Key: "$set", Value: bson.D{{Key: "key_id", Value: k.ID}}}})
 		if err != nil {
 			return classify(op, err)

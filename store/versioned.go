@@ -102,7 +102,7 @@ func (v versioned[T, D]) update(ctx context.Context, id string, ifVersion int64,
 		prev := m.Version
 		m.Version, m.Seq, m.UpdatedAt, m.Deleted = prev+1, seq, v.s.stamp(), del
 		nd := v.toDoc(obj, m)
-		res, err := v.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "version", Value: prev}}, nd)
+		res, err := v.coll.ReplaceOne(ctx, v.s.casFilter(id, prev), nd)
 		if err != nil {
 			return nil, classify(op, err)
 		}

@@ -10,6 +10,10 @@ import (
 	"github.com/livematch/livematch/store"
 )
 
+// gatherDelay is how long Run waits after a write is published before it
+// applies what has gathered.
+const gatherDelay = 25 * time.Millisecond
+
 // Follower keeps an Index in step with the store's change feed: CatchUp
 // replays what the index missed (after a restart or crash), Run applies new
 // writes as they are published.
@@ -98,6 +102,13 @@ func (f *Follower) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return f.drain(context.WithoutCancel(ctx))
 		case <-feed.C():
+			// Let a burst of writes gather into one index batch: many tiny
+			// Bleve segments cost more in merging than this delay, which
+			// stays far inside the one-second visibility promise.
+			select {
+			case <-ctx.Done():
+			case <-time.After(gatherDelay):
+			}
 		case <-tick.C:
 		}
 		if err := f.drain(ctx); err != nil {

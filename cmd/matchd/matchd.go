@@ -261,7 +261,7 @@ func (m *Main) openIndex() error {
 	cfg := indexer.Config{Path: m.indexPath(), Glossary: m.gloss, Logger: m.log.With("component", "indexer")}
 	idx, err := indexer.Open(cfg)
 	if errors.Is(err, indexer.ErrCorrupt) {
-		aside := fmt.Sprintf("%s.corrupt-%d", m.indexPath(), time.Now().Unix())
+		aside := fmt.Sprintf("%s.corrupt-%d", m.indexPath(), time.Now().UnixNano())
 		m.log.Error("the index is corrupt; moving it aside and rebuilding", "err", err, "moved_to", aside)
 		if rerr := os.Rename(m.indexPath(), aside); rerr != nil {
 			return fmt.Errorf("moving the corrupt index aside: %w", rerr)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -21,19 +22,22 @@ func (s *Server) healthz(c *gin.Context) {
 // readyz answers 200 when the database answers and the index has caught up
 // with the change feed, else 503 with the reason.
 func (s *Server) readyz(c *gin.Context) {
-	ctx := c.Request.Context()
+	// A probe wants a quick answer: give the checks two seconds.
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
 	checks := gin.H{}
 	ready := s.cfg.Started == nil || s.cfg.Started()
 	if !ready {
 		checks["startup"] = "in progress"
 	}
-	if err := s.store.Ping(ctx); err != nil {
+	dbUp := s.store.Ping(ctx) == nil
+	if !dbUp {
 		checks["database"] = "unavailable"
 		ready = false
 	} else {
 		checks["database"] = "ok"
 	}
-	if s.cfg.IndexStatus != nil {
+	if s.cfg.IndexStatus != nil && dbUp { // the index status asks the database too
 		st, err := s.cfg.IndexStatus(ctx)
 		switch {
 		case err != nil:

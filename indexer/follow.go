@@ -112,6 +112,9 @@ func (f *Follower) Run(ctx context.Context) error {
 		case <-tick.C:
 		}
 		if err := f.drain(ctx); err != nil {
+			if ctx.Err() != nil { // shutting down: the final drain below applies it
+				return f.drain(context.WithoutCancel(ctx))
+			}
 			f.log.Error("applying changes to the index failed; will retry", "err", err)
 			select {
 			case <-ctx.Done():

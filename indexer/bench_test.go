@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -172,13 +171,13 @@ func BenchmarkRebuild(b *testing.B) {
 	b.ReportMetric(float64(b.N*len(ps))/b.Elapsed().Seconds(), "docs/s")
 }
 
-// TestCompareChains compares analysis chains on 20,000 generated products:
-// indexing throughput, index size, search latency (p50) and which relevance
-// cases pass. It takes a while; run it with INDEXER_COMPARE=1 and -v.
-func TestCompareChains(t *testing.T) {
-	if os.Getenv("INDEXER_COMPARE") == "" {
-		t.Skip("set INDEXER_COMPARE=1 to compare analysis chains")
-	}
+// BenchmarkCompareChains compares analysis chains on 20,000 generated
+// products: indexing throughput, index size, search latency (p50) and which
+// relevance cases pass. A measurement, not a test:
+//
+//	go test ./indexer -run '^$' -bench CompareChains -benchtime 1x
+func BenchmarkCompareChains(b *testing.B) {
+	t := b
 	ps := genProducts(20000)
 	cases := loadCases(t)
 	for _, c := range []struct {

@@ -73,14 +73,35 @@ func (s *Store) writeProduct(ctx context.Context, d productDoc, prev int64) (boo
 		res, err = s.products.ReplaceOne(ctx, s.casFilter(d.ID, prev), d)
 		matched = err == nil && res.MatchedCount == 1
 	}
-	if err != nil || !matched {
-		// An error may still have written (e.g. a timeout after the server
-		// applied it); the seq is then in the database and replay finds it.
-		s.feed.finish(d.Seq, nil)
+	if err != nil {
+		// An error may still have written (a timeout after the server
+		// applied it). Look before finishing the seq, so that a stored
+		// write still reaches the index.
+		s.finishUncertain(ctx, d)
 		return false, classify(op, err)
+	}
+	if !matched {
+		s.feed.finish(d.Seq, nil)
+		return false, nil
 	}
 	s.feed.finish(d.Seq, &ProductChange{Seq: d.Seq, ID: d.ID, Deleted: d.Deleted, Product: changeProduct(&d)})
 	return true, nil
+}
+
+// finishUncertain finishes the seq of a write whose outcome is unknown: it
+// re-reads the document (with a fresh deadline) and publishes the change if
+// the write was stored after all. If the document cannot be read either,
+// the seq is finished without a change; the write, if stored, then waits
+// for the next rebuild (the database is unreachable at that point).
+func (s *Store) finishUncertain(ctx context.Context, d productDoc) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
+	defer cancel()
+	got, err := s.getProductDoc(rctx, d.ID)
+	if err == nil && got.Seq == d.Seq {
+		s.feed.finish(d.Seq, &ProductChange{Seq: got.Seq, ID: got.ID, Deleted: got.Deleted, Product: changeProduct(got)})
+		return
+	}
+	s.feed.finish(d.Seq, nil)
 }
 
 func changeProduct(d *productDoc) *engine.Product {

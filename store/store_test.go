@@ -332,3 +332,31 @@ func TestProfilesVersioned(t *testing.T) {
 		t.Fatalf("scan sees %d deleted profiles (%v)", n, err)
 	}
 }
+
+// TestUncertainWriteReachesTheFeed covers a write whose reply was lost
+// (e.g. a timeout after the server applied it): if the document is stored,
+// its change is still published; if not, the seq is finished without one.
+func TestUncertainWriteReachesTheFeed(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpen(t)
+	for _, stored := range []bool{true, false} {
+		p := product("org_u", fmt.Sprintf("U-%v", stored), 3)
+		p.ID = ProductID(p.OrgID, p.SKU)
+		first, err := s.reserveProducts(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Seq, p.Version = first, 1
+		d := toProductDoc(p)
+		if stored {
+			if _, err := s.products.InsertOne(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.finishUncertain(ctx, d)
+		changes, mark := s.Feed().Drain()
+		if mark != first || (len(changes) == 1) != stored || (stored && changes[0].ID != p.ID) {
+			t.Fatalf("stored=%v: %d changes, mark %d (seq %d)", stored, len(changes), mark, first)
+		}
+	}
+}

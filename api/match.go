@@ -107,17 +107,7 @@ func (s *Server) profileMatches(c *gin.Context) {
 	if !ok {
 		return
 	}
-	limit, err := limitParam(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	out, err := s.matchProducts(c.Request.Context(), p, limit)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.renderProductMatches(c, p)
 }
 
 func (s *Server) adHocProductMatch(c *gin.Context) {
@@ -134,6 +124,11 @@ func (s *Server) adHocProductMatch(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	s.renderProductMatches(c, p)
+}
+
+// renderProductMatches answers a profile's matches, ?limit= applied.
+func (s *Server) renderProductMatches(c *gin.Context, p *engine.DemandProfile) {
 	limit, err := limitParam(c)
 	if err != nil {
 		s.fail(c, err)

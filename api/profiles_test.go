@@ -24,7 +24,7 @@ func TestProfileLifecycle(t *testing.T) {
 		"target_markets": []string{"cn"}, "stream_date": "2026-12-12T20:00:00+08:00", "poverty_relief_min_share": 0.3,
 		"weights": map[string]float64{"poverty_relief": 2, "grade": 0}}
 	r := e.must(201, "POST", "/v1/demand-profiles", mcn, body)
-	id := r.body["id"].(string)
+	id, created := r.body["id"].(string), r.body["created_at"]
 	w := r.body["weights"].(map[string]any)
 	if len(w) != 10 || w["poverty_relief"] != 2.0 || w["grade"] != 0.0 || w["text"] != 1.0 || r.body["status"] != "open" ||
 		r.header.Get("ETag") != `"1"` || slices.Compare(toStrings(r.body["target_markets"]), []string{"CN"}) != 0 {
@@ -51,7 +51,7 @@ func TestProfileLifecycle(t *testing.T) {
 	body["name"] = "双十二 助农专场 (改)"
 	e.must(412, "PUT", "/v1/demand-profiles/"+id, mcn, body, "If-Match", `"9"`)
 	r = e.must(200, "PUT", "/v1/demand-profiles/"+id, mcn, body, "If-Match", `"1"`)
-	if r.body["version"] != 2.0 || r.body["name"] != "双十二 助农专场 (改)" || r.body["created_at"] == r.body["updated_at"] && false {
+	if r.body["version"] != 2.0 || r.body["name"] != "双十二 助农专场 (改)" || r.body["created_at"] != created {
 		t.Fatalf("put: %s", r.raw)
 	}
 	e.must(200, "GET", "/v1/demand-profiles/"+id+"/matches", mcn, nil)
@@ -236,11 +236,8 @@ func TestWeightChangesOrder(t *testing.T) {
 // orgOf returns the org id of an API key.
 func orgOf(t *testing.T, e *env, key string) string {
 	t.Helper()
-	r := e.must(200, "GET", "/v1/products?limit=1", key, nil)
-	_ = r
+	// The org behind a key is the one GET /v1/orgs/{id} answers for it.
 	var id string
-	// The org behind a key is what GET /v1/orgs/{id} answers for itself;
-	// find it through a product it owns instead of guessing ids.
 	all := e.must(200, "GET", "/v1/orgs", e.admin, nil)
 	for _, o := range all.body["items"].([]any) {
 		oid := o.(map[string]any)["id"].(string)

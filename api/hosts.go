@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -208,13 +207,23 @@ func (s *Server) getHost(c *gin.Context) {
 
 func (s *Server) listHosts(c *gin.Context) {
 	me := caller(c)
-	items := []hostOut{}
+	pg, err := pageParams(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var mine []*engine.Host
 	for _, h := range s.hosts.Hosts() {
 		if me.Kind != engine.OrgMCN || h.OrgID == me.ID {
-			items = append(items, s.hostOut(h))
+			mine = append(mine, h)
 		}
 	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": ""})
+	mine, next := cut(pg, mine, func(h *engine.Host) string { return h.ID })
+	items := make([]hostOut, len(mine))
+	for i, h := range mine {
+		items[i] = s.hostOut(h)
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": next})
 }
 
 func (s *Server) ownHost(c *gin.Context) (*engine.Host, bool) {
@@ -393,8 +402,13 @@ func (s *Server) getHostRequest(c *gin.Context) {
 
 func (s *Server) listHostRequests(c *gin.Context) {
 	me := caller(c)
+	pg, err := pageParams(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
 	items := []hostRequestOut{}
-	err := s.store.ScanHostRequests(c.Request.Context(), func(r *engine.HostRequest) error {
+	err = s.store.ScanHostRequests(c.Request.Context(), func(r *engine.HostRequest) error {
 		if r.OrgID == me.ID || me.Kind == engine.OrgAdmin {
 			items = append(items, hostRequestOutOf(r))
 		}
@@ -404,8 +418,8 @@ func (s *Server) listHostRequests(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	sort.Slice(items, func(i, j int) bool { return items[i].ID < items[j].ID })
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": ""})
+	items, next := cut(pg, items, func(r hostRequestOut) string { return r.ID })
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": next})
 }
 
 func (s *Server) putHostRequest(c *gin.Context) {
@@ -472,6 +486,8 @@ func (s *Server) matchHosts(ctx context.Context, r *engine.HostRequest, limit in
 			text += " " + cat.NameZh + " " + cat.NameEn
 		}
 	}
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	bios, err := s.hosts.BioScores(ctx, text)
 	if err != nil {
 		return hostMatchesOut{}, err

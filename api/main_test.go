@@ -83,6 +83,7 @@ type envOpts struct {
 	reviewRequired bool
 	rateLimit      float64
 	now            func() time.Time
+	queryTimeout   time.Duration
 }
 
 func newEnv(tb testing.TB, opts ...envOpts) *env {
@@ -125,7 +126,7 @@ func newEnv(tb testing.TB, opts ...envOpts) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := New(Config{Store: st, Index: idx, Hosts: hosts, Regions: regions, Geo: regions, ReviewRequired: o.reviewRequired, RateLimit: o.rateLimit, Now: o.now,
+	srv := New(Config{Store: st, Index: idx, Hosts: hosts, Regions: regions, Geo: regions, ReviewRequired: o.reviewRequired, RateLimit: o.rateLimit, Now: o.now, QueryTimeout: o.queryTimeout,
 		IndexStatus: func(ctx context.Context) (IndexStatus, error) {
 			s, err := fol.Status(ctx)
 			return IndexStatus{Documents: s.Documents, AppliedSeq: s.AppliedSeq, HeadSeq: s.HeadSeq, Lag: s.Lag, Ready: s.CaughtUp}, err

@@ -72,6 +72,8 @@ func asOf(p *engine.DemandProfile, now time.Time) time.Time {
 // score, explain and fairly re-rank them.
 func (s *Server) matchProducts(ctx context.Context, p *engine.DemandProfile, limit int) (matchOut, error) {
 	start := time.Now()
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	cands, err := s.index.MatchCandidates(ctx, s.candidateQuery(p))
 	if err != nil {
 		return matchOut{}, err
@@ -160,7 +162,8 @@ func (s *Server) productBuyers(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	ctx := c.Request.Context()
+	ctx, cancel := s.bounded(c.Request.Context())
+	defer cancel()
 	start := time.Now()
 	owner, err := s.orgs.get(ctx, prod.OrgID)
 	if err != nil {

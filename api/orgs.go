@@ -69,8 +69,13 @@ func (s *Server) getOrg(c *gin.Context) {
 }
 
 func (s *Server) listOrgs(c *gin.Context) {
-	var items []orgOut
-	err := s.store.ScanOrgs(c.Request.Context(), func(o *engine.Org) error {
+	pg, err := pageParams(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	items := []orgOut{}
+	err = s.store.ScanOrgs(c.Request.Context(), func(o *engine.Org) error {
 		items = append(items, s.orgOut(o))
 		return nil
 	})
@@ -78,10 +83,8 @@ func (s *Server) listOrgs(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if items == nil {
-		items = []orgOut{}
-	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": ""})
+	items, next := cut(pg, items, func(o orgOut) string { return o.ID })
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": next})
 }
 
 func (s *Server) patchOrg(c *gin.Context) {

@@ -284,7 +284,9 @@ func (s *Server) searchProducts(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	page, err := s.index.Search(c.Request.Context(), q)
+	ctx, cancel := s.bounded(c.Request.Context())
+	defer cancel()
+	page, err := s.index.Search(ctx, q)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 
@@ -172,8 +171,13 @@ func (s *Server) getProfile(c *gin.Context) {
 
 func (s *Server) listProfiles(c *gin.Context) {
 	me := caller(c)
-	var items []profileOut
-	err := s.store.ScanProfiles(c.Request.Context(), func(p *engine.DemandProfile) error {
+	pg, err := pageParams(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	items := []profileOut{}
+	err = s.store.ScanProfiles(c.Request.Context(), func(p *engine.DemandProfile) error {
 		if p.OrgID == me.ID || me.Kind == engine.OrgAdmin {
 			items = append(items, profileOutOf(p))
 		}
@@ -183,11 +187,8 @@ func (s *Server) listProfiles(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	sort.Slice(items, func(i, j int) bool { return items[i].ID < items[j].ID })
-	if items == nil {
-		items = []profileOut{}
-	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": ""})
+	items, next := cut(pg, items, func(p profileOut) string { return p.ID })
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": next})
 }
 
 func (s *Server) putProfile(c *gin.Context) {

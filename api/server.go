@@ -68,6 +68,9 @@ type Config struct {
 	MaxBulkBytes int64
 	// RequestTimeout bounds each request's work (default 10s).
 	RequestTimeout time.Duration
+	// QueryTimeout bounds the index and engine work of one search or match
+	// (default 5s); a query that runs out answers 503 with Retry-After.
+	QueryTimeout time.Duration
 	// RateLimit is the sustained requests per second per API key (default
 	// 100) and RateBurst the burst (default 200). Negative disables.
 	RateLimit float64
@@ -109,6 +112,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 10 * time.Second
+	}
+	if cfg.QueryTimeout <= 0 {
+		cfg.QueryTimeout = 5 * time.Second
 	}
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = 100
@@ -236,6 +242,11 @@ func (s *Server) timeout(c *gin.Context) {
 	defer cancel()
 	c.Request = c.Request.WithContext(ctx)
 	c.Next()
+}
+
+// bounded returns ctx limited to the query time bound.
+func (s *Server) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.cfg.QueryTimeout)
 }
 
 // bind decodes the JSON body strictly into v, within the body limit.

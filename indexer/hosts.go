@@ -141,6 +141,9 @@ func (x *HostIndex) BioScores(ctx context.Context, text string) (map[string]floa
 	req := bleve.NewSearchRequestOptions(q, max(n, 1), 0, false)
 	res, err := x.idx.SearchInContext(ctx, req)
 	if err != nil {
+		if e := ctxErr(op, err); e != nil {
+			return nil, e
+		}
 		return nil, engine.Wrap(engine.KindInternal, op, "host search failed", err)
 	}
 	out := make(map[string]float64, len(res.Hits))

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -243,6 +245,9 @@ func (x *Index) load() (err error) {
 	}
 	defer func() { _ = rd.Close() }()
 
+	if err := verifySegments(rd); err != nil {
+		return err
+	}
 	schema, err := rd.GetInternal([]byte(keySchema))
 	if err != nil {
 		return err
@@ -414,10 +419,24 @@ func (x *Index) bleveErr(op, msg string, err error) error {
 	if errors.Is(err, bleve.ErrorIndexClosed) || x.closed.Load() {
 		return engine.Wrap(engine.KindUnavailable, op, "the index is closed", err)
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%s: %w", op, err)
+	if e := ctxErr(op, err); e != nil {
+		return e
 	}
 	return engine.Wrap(engine.KindInternal, op, msg, err)
+}
+
+// ctxErr classifies an error caused by the caller's context: a query that
+// ran out of its time bound or a caller that went away is KindUnavailable
+// (the caller may retry or narrow the query), never an internal failure. It
+// returns nil for any other error.
+func ctxErr(op string, err error) error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return engine.Wrap(engine.KindUnavailable, op, "the query took longer than allowed; narrow it or try again", err)
+	case errors.Is(err, context.Canceled):
+		return engine.Wrap(engine.KindUnavailable, op, "the request was cancelled", err)
+	}
+	return nil
 }
 
 // noGlossary folds nothing and expands nothing.
@@ -426,3 +445,54 @@ type noGlossary struct{}
 func (noGlossary) Simplify(s string) string     { return s }
 func (noGlossary) Expand(string) []string       { return nil }
 func (noGlossary) LongestPhrase(w []string) int { return min(len(w), 1) }
+
+// verifySegments checks every persisted segment of the snapshot against the
+// CRC-32 its writer stored in the footer (computed over everything before
+// it). Bleve maps segments without checking them, so damage inside term or
+// posting data would otherwise go unnoticed and make searches silently miss
+// documents.
+func verifySegments(rd index.IndexReader) error {
+	snap, ok := rd.(*scorch.IndexSnapshot)
+	if !ok {
+		return nil
+	}
+	type persisted interface {
+		Path() string
+		CRC() uint32
+	}
+	for _, ss := range snap.Segments() {
+		seg, ok := ss.Segment().(persisted)
+		if !ok {
+			continue // in memory, nothing on disk to check
+		}
+		if err := checkCRC(seg.Path(), seg.CRC()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkCRC reports whether the CRC-32 (IEEE) of the file at path, footer CRC
+// excluded, equals want.
+func checkCRC(path string, want uint32) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("segment %s: %w", filepath.Base(path), err)
+	}
+	defer func() { _ = f.Close() }()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("segment %s: %w", filepath.Base(path), err)
+	}
+	if fi.Size() < 4 {
+		return fmt.Errorf("segment %s: %d bytes, too short", filepath.Base(path), fi.Size())
+	}
+	h := crc32.NewIEEE()
+	if _, err := io.Copy(h, io.LimitReader(f, fi.Size()-4)); err != nil {
+		return fmt.Errorf("segment %s: %w", filepath.Base(path), err)
+	}
+	if got := h.Sum32(); got != want {
+		return fmt.Errorf("segment %s: checksum %08x, footer says %08x", filepath.Base(path), got, want)
+	}
+	return nil
+}

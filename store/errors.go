@@ -27,9 +27,10 @@ func classify(op string, err error) error {
 		return engine.Wrap(engine.KindNotFound, op, "not found", err)
 	case mongo.IsDuplicateKeyError(err):
 		return engine.Wrap(engine.KindConflict, op, "an object with the same key exists", err)
-	case errors.As(err, &sel), mongo.IsNetworkError(err), mongo.IsTimeout(err),
-		errors.Is(err, context.DeadlineExceeded), errors.Is(err, mongo.ErrClientDisconnected):
+	case errors.As(err, &sel), mongo.IsNetworkError(err), errors.Is(err, mongo.ErrClientDisconnected):
 		return engine.Wrap(engine.KindUnavailable, op, "the database is unavailable", err)
+	case mongo.IsTimeout(err), errors.Is(err, context.DeadlineExceeded):
+		return engine.Wrap(engine.KindUnavailable, op, "the database did not answer in time; try again", err)
 	case errors.Is(err, context.Canceled):
 		return engine.Wrap(engine.KindUnavailable, op, "the request was cancelled", err)
 	default:

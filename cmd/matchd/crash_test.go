@@ -634,7 +634,7 @@ func (cs *crashState) corruptIndex(rng *rand.Rand) string {
 		slices.Sort(c)
 		return c[rng.IntN(len(c))]
 	}
-	how := rng.IntN(4)
+	how := rng.IntN(5)
 	target := ""
 	switch how {
 	case 0:
@@ -656,13 +656,20 @@ func (cs *crashState) corruptIndex(rng *rand.Rand) string {
 				target = filepath.Join(filepath.Dir(f), "*.zap")
 			}
 		}
+	case 4: // a few bytes inside each segment's term and posting data
+		for _, f := range files {
+			if strings.HasSuffix(f, ".zap") {
+				crashFlipMiddle(t, f)
+				target = filepath.Join(filepath.Dir(f), "*.zap")
+			}
+		}
 	}
 	if target == "" { // no such file: damage the metadata
 		target = filepath.Join(idx, "index_meta.json")
 		crashWriteFile(t, target, []byte("garbage"))
 		how = 0
 	}
-	what := []string{"overwrote", "garbled the first 8 KiB of", "garbled", "truncated"}[how]
+	what := []string{"overwrote", "garbled the first 8 KiB of", "garbled", "truncated", "flipped 8 bytes mid-file in"}[how]
 	rel, _ := filepath.Rel(cs.dir, target)
 	return fmt.Sprintf("%s %s", what, rel)
 }
@@ -672,6 +679,20 @@ func crashWriteFile(t *testing.T, path string, b []byte) {
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// crashFlipMiddle inverts 8 bytes in the middle of the file: Bleve maps
+// such a segment without complaint, only its checksum tells.
+func crashFlipMiddle(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := len(b) / 2; i < len(b)/2+8 && i < len(b); i++ {
+		b[i] ^= 0xff
+	}
+	crashWriteFile(t, path, b)
 }
 
 func crashTruncateHalf(t *testing.T, path string) {

@@ -43,6 +43,7 @@ type Config struct {
 	LogLevel       slog.Level
 	LogFormat      string
 	RateLimit      float64
+	QueryTimeout   time.Duration
 
 	// import
 	ImportOrg  string
@@ -126,6 +127,7 @@ func (m *Main) ParseFlags(args []string) error {
 	level := fs.String("log-level", envOr("MATCHD_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env MATCHD_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", envOr("MATCHD_LOG_FORMAT", "text"), "log format: text or json (env MATCHD_LOG_FORMAT)")
 	rl := fs.String("rate-limit", envOr("MATCHD_RATE_LIMIT", "100"), "requests per second per API key; negative disables (env MATCHD_RATE_LIMIT)")
+	qt := fs.String("query-timeout", envOr("MATCHD_QUERY_TIMEOUT", "5s"), "time bound of one search or match; longer ones answer 503 (env MATCHD_QUERY_TIMEOUT)")
 	if m.Command == "import" {
 		fs.StringVar(&c.ImportOrg, "org", "", "id of the org that owns the imported products (required)")
 	}
@@ -147,6 +149,9 @@ func (m *Main) ParseFlags(args []string) error {
 	var err error
 	if c.RateLimit, err = strconv.ParseFloat(*rl, 64); err != nil {
 		return fmt.Errorf("--rate-limit: %w", err)
+	}
+	if c.QueryTimeout, err = time.ParseDuration(*qt); err != nil || c.QueryTimeout <= 0 {
+		return fmt.Errorf("--query-timeout must be a positive duration such as 5s")
 	}
 	for _, code := range strings.Split(*relief, ",") {
 		if code = strings.TrimSpace(code); code != "" {
@@ -291,7 +296,7 @@ func (m *Main) runServe(ctx context.Context) error {
 	m.api = api.New(api.Config{
 		Store: m.store, Index: m.index, Hosts: m.hosts, Regions: m.regions, Geo: m.regions, Logger: m.log.With("component", "api"),
 		Registry: reg, ReviewRequired: m.Config.ReviewRequired, RateLimit: m.Config.RateLimit,
-		Started: m.ready.Load,
+		QueryTimeout: m.Config.QueryTimeout, Started: m.ready.Load,
 		IndexStatus: func(ctx context.Context) (api.IndexStatus, error) {
 			st, err := m.follower.Status(ctx)
 			return api.IndexStatus{Documents: st.Documents, AppliedSeq: st.AppliedSeq, HeadSeq: st.HeadSeq, Lag: st.Lag, Ready: st.CaughtUp}, err

@@ -198,12 +198,15 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"serve", "--addr", ":9"}, nil, true, func(m *Main) string { return m.Command + " " + m.Config.Addr }},
 		{[]string{}, map[string]string{"MATCHD_ADDR": "0.0.0.0:1", "MATCHD_DEMO": "false"}, true, func(m *Main) string { return fmt.Sprint(m.Config.Addr, m.Config.Demo) }},
 		{[]string{"import", "--org", "o1", "f.ndjson"}, nil, true, func(m *Main) string { return m.Config.ImportOrg + " " + m.Config.ImportFile }},
+		{[]string{}, map[string]string{"MATCHD_QUERY_TIMEOUT": "250ms"}, true, func(m *Main) string { return m.Config.QueryTimeout.String() }},
 		{[]string{"import", "f.ndjson"}, nil, false, nil},
+		{[]string{"--query-timeout", "0s"}, nil, false, nil},
+		{[]string{"--query-timeout", "soon"}, nil, false, nil},
 		{[]string{"frobnicate"}, nil, false, nil},
 		{[]string{"--log-level", "loud"}, nil, false, nil},
 		{[]string{"serve", "extra"}, nil, false, nil},
 	}
-	want := []string{"serve 127.0.0.1:8080", "serve :9", "0.0.0.0:1false", "o1 f.ndjson"}
+	want := []string{"serve 127.0.0.1:8080", "serve :9", "0.0.0.0:1false", "o1 f.ndjson", "250ms"}
 	for i, tc := range cases {
 		for k, v := range tc.env {
 			t.Setenv(k, v)

@@ -51,10 +51,16 @@ func (s *Server) matchParams(limit int, textMax float64) engine.MatchParams {
 
 // candidateQuery is the index query of a profile's candidates.
 func (s *Server) candidateQuery(p *engine.DemandProfile) indexer.MatchQuery {
+	return CandidateQuery(p, s.now())
+}
+
+// CandidateQuery is the index query of a profile's candidates at now: its
+// keywords and the gates the index evaluates.
+func CandidateQuery(p *engine.DemandProfile, now time.Time) indexer.MatchQuery {
 	return indexer.MatchQuery{
 		Keywords: p.Keywords, Categories: p.Categories, PriceMin: p.PriceMin, PriceMax: p.PriceMax,
 		MinCommission: p.MinCommissionRate, MinStock: p.MinStock, RequiredCerts: p.RequiredCerts,
-		CertsAt: asOf(p, s.now()),
+		CertsAt: asOf(p, now),
 	}
 }
 
@@ -67,16 +73,17 @@ func asOf(p *engine.DemandProfile, now time.Time) time.Time {
 	return now
 }
 
-// matchProducts retrieves candidates from the index (with the gates it can
-// evaluate pushed down), adds their suppliers and lets the engine gate,
-// score, explain and fairly re-rank them.
-func (s *Server) matchProducts(ctx context.Context, p *engine.DemandProfile, limit int) (matchOut, error) {
-	start := time.Now()
+// MatchProfile matches a prepared profile as its matches endpoint does,
+// without HTTP (for tools and benchmarks): candidates from the index with the
+// gates it can evaluate pushed down, their suppliers, and the engine's gates,
+// scores, explanations and fair re-ranking. Excluded adds the index's and
+// the engine's exclusion counts; Candidates is how many passed the index.
+func (s *Server) MatchProfile(ctx context.Context, p *engine.DemandProfile, limit int) (engine.MatchResult, error) {
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
 	cands, err := s.index.MatchCandidates(ctx, s.candidateQuery(p))
 	if err != nil {
-		return matchOut{}, err
+		return engine.MatchResult{}, err
 	}
 	ec := make([]engine.Candidate, 0, len(cands.Hits))
 	suppliers := map[string]*engine.Org{}
@@ -84,16 +91,33 @@ func (s *Server) matchProducts(ctx context.Context, p *engine.DemandProfile, lim
 		org, seen := suppliers[h.Product.OrgID]
 		if !seen {
 			if org, err = s.orgs.get(ctx, h.Product.OrgID); err != nil {
-				return matchOut{}, err
+				return engine.MatchResult{}, err
 			}
 			suppliers[h.Product.OrgID] = org
 		}
 		ec = append(ec, engine.Candidate{Product: h.Product, Supplier: org, Text: h.Text})
 	}
 	res := engine.Match(p, ec, s.matchParams(limit, cands.TextMax))
-	out := matchOut{Items: make([]productMatchOut, 0, len(res.Items)), Excluded: map[string]int{}, Candidates: cands.Total}
+	for reason, n := range cands.Excluded {
+		if res.Excluded == nil {
+			res.Excluded = map[string]int{}
+		}
+		res.Excluded[reason] += n
+	}
+	res.Candidates = int(cands.Total)
+	return res, nil
+}
+
+// matchProducts answers a profile's matches (MatchProfile, rendered).
+func (s *Server) matchProducts(ctx context.Context, p *engine.DemandProfile, limit int) (matchOut, error) {
+	start := time.Now()
+	res, err := s.MatchProfile(ctx, p, limit)
+	if err != nil {
+		return matchOut{}, err
+	}
+	out := matchOut{Items: make([]productMatchOut, 0, len(res.Items)), Excluded: map[string]int{}, Candidates: uint64(res.Candidates)}
 	for _, reason := range engine.GateOrder() {
-		if n := cands.Excluded[reason] + res.Excluded[reason]; n > 0 {
+		if n := res.Excluded[reason]; n > 0 {
 			out.Excluded[reason] = n
 		}
 	}

@@ -68,67 +68,11 @@ func (x *Index) MatchCandidates(ctx context.Context, q MatchQuery) (Candidates, 
 	if limit <= 0 {
 		limit = DefaultCandidates
 	}
-	at := q.CertsAt
-	if at.IsZero() {
-		at = x.now()
+	pl, err := x.plan(op, q)
+	if err != nil {
+		return Candidates{}, err
 	}
-	text, hasText := x.textQuery(q.Keywords, false)
-
-	// base: keywords and categories. Then each gate in engine.GateOrder.
-	var base []query.Query
-	if hasText {
-		base = append(base, text)
-	}
-	type gate struct {
-		reason string
-		q      query.Query
-	}
-	gates := []gate{{engine.ExcludedNotApproved, termQ(fReview, string(engine.ReviewApproved))}}
-	if len(q.Categories) > 0 {
-		cats := make([]query.Query, 0, len(q.Categories))
-		for _, c := range q.Categories {
-			cats = append(cats, termQ(fCategory, c))
-		}
-		gates = append(gates, gate{engine.ExcludedCategory, query.NewDisjunctionQuery(cats)})
-	}
-	if q.PriceMin != nil || q.PriceMax != nil {
-		gates = append(gates, gate{engine.ExcludedPrice, rangeQ(fPrice, q.PriceMin, q.PriceMax)})
-	}
-	if q.MinCommission > 0 {
-		gates = append(gates, gate{engine.ExcludedCommission, rangeQ(fComm, &q.MinCommission, nil)})
-	}
-	minStock := float64(max(q.MinStock, 1))
-	gates = append(gates, gate{engine.ExcludedStock, rangeQ(fStock, &minStock, nil)})
-	if len(q.RequiredCerts) > 0 {
-		from := float64(at.UnixMilli()) + 1
-		cs := make([]query.Query, 0, len(q.RequiredCerts))
-		for _, c := range q.RequiredCerts {
-			if _, ok := engine.CertTypeByCode(c); !ok {
-				return Candidates{}, engine.InvalidField(op, "required_certifications", "unknown certification type "+c)
-			}
-			cs = append(cs, rangeQ(certExpField(c), &from, nil))
-		}
-		gates = append(gates, gate{engine.ExcludedCertification, query.NewConjunctionQuery(cs)})
-	}
-
-	build := func(n int) query.Query { // base and the first n gates
-		qs := append([]query.Query(nil), base...)
-		for _, g := range gates[:n] {
-			qs = append(qs, g.q)
-		}
-		if len(qs) == 0 {
-			return bleve.NewMatchAllQuery()
-		}
-		if !hasText {
-			return query.NewConjunctionQuery(qs)
-		}
-		bq := query.NewBooleanQuery(nil, nil, nil)
-		bq.AddMust(text)
-		if len(qs) > 1 {
-			bq.AddFilter(query.NewConjunctionQuery(qs[1:]))
-		}
-		return bq
-	}
+	hasText, gates, build := pl.hasText, pl.gates, pl.build
 	count := func(n int) (uint64, error) {
 		res, err := x.idx.SearchInContext(ctx, bleve.NewSearchRequestOptions(build(n), 0, 0, false))
 		if err != nil {
@@ -241,4 +185,114 @@ func rangeQ(field string, lo, hi *float64) query.Query {
 	nq := query.NewNumericRangeInclusiveQuery(lo, hi, &inc, &inc)
 	nq.SetField(field)
 	return nq
+}
+
+// matchPlan is a match query compiled for Bleve: the text query (if any)
+// and the gates the index evaluates, in engine.GateOrder.
+type matchPlan struct {
+	text    query.Query
+	hasText bool
+	base    []query.Query
+	gates   []planGate
+}
+
+// planGate is one gate the index evaluates and its exclusion reason.
+type planGate struct {
+	reason string
+	q      query.Query
+}
+
+// plan compiles q.
+func (x *Index) plan(op string, q MatchQuery) (*matchPlan, error) {
+	at := q.CertsAt
+	if at.IsZero() {
+		at = x.now()
+	}
+	text, hasText := x.textQuery(q.Keywords, false)
+
+	// base: keywords and categories. Then each gate in engine.GateOrder.
+	var base []query.Query
+	if hasText {
+		base = append(base, text)
+	}
+	gates := []planGate{{engine.ExcludedNotApproved, termQ(fReview, string(engine.ReviewApproved))}}
+	if len(q.Categories) > 0 {
+		cats := make([]query.Query, 0, len(q.Categories))
+		for _, c := range q.Categories {
+			cats = append(cats, termQ(fCategory, c))
+		}
+		gates = append(gates, planGate{engine.ExcludedCategory, query.NewDisjunctionQuery(cats)})
+	}
+	if q.PriceMin != nil || q.PriceMax != nil {
+		gates = append(gates, planGate{engine.ExcludedPrice, rangeQ(fPrice, q.PriceMin, q.PriceMax)})
+	}
+	if q.MinCommission > 0 {
+		gates = append(gates, planGate{engine.ExcludedCommission, rangeQ(fComm, &q.MinCommission, nil)})
+	}
+	minStock := float64(max(q.MinStock, 1))
+	gates = append(gates, planGate{engine.ExcludedStock, rangeQ(fStock, &minStock, nil)})
+	if len(q.RequiredCerts) > 0 {
+		from := float64(at.UnixMilli()) + 1
+		cs := make([]query.Query, 0, len(q.RequiredCerts))
+		for _, c := range q.RequiredCerts {
+			if _, ok := engine.CertTypeByCode(c); !ok {
+				return nil, engine.InvalidField(op, "required_certifications", "unknown certification type "+c)
+			}
+			cs = append(cs, rangeQ(certExpField(c), &from, nil))
+		}
+		gates = append(gates, planGate{engine.ExcludedCertification, query.NewConjunctionQuery(cs)})
+	}
+
+	return &matchPlan{text: text, hasText: hasText, base: base, gates: gates}, nil
+}
+
+// build returns the query of the base and the first n gates.
+func (pl *matchPlan) build(n int) query.Query {
+	qs := append([]query.Query(nil), pl.base...)
+	for _, g := range pl.gates[:n] {
+		qs = append(qs, g.q)
+	}
+	if len(qs) == 0 {
+		return bleve.NewMatchAllQuery()
+	}
+	if !pl.hasText {
+		return query.NewConjunctionQuery(qs)
+	}
+	bq := query.NewBooleanQuery(nil, nil, nil)
+	bq.AddMust(pl.text)
+	if len(qs) > 1 {
+		bq.AddFilter(query.NewConjunctionQuery(qs[1:]))
+	}
+	return bq
+}
+
+// PlainMatch answers q with Bleve alone, as a team without a matching engine
+// would: the keywords and the gates the index evaluates as one query, Bleve's
+// own relevance (or id order without keywords) and its top-N sort, the best
+// limit product ids. No factors, no explanation, no fair share. It exists to
+// compare against (see bench/).
+func (x *Index) PlainMatch(ctx context.Context, q MatchQuery, limit int) ([]string, error) {
+	const op = "indexer.PlainMatch"
+	if x.closed.Load() {
+		return nil, errClosed(op)
+	}
+	pl, err := x.plan(op, q)
+	if err != nil {
+		return nil, err
+	}
+	req := bleve.NewSearchRequestOptions(pl.build(len(pl.gates)), max(limit, 1), 0, false)
+	if pl.hasText {
+		req.SortBy([]string{"-_score", "_id"})
+	} else {
+		req.SortBy([]string{"_id"})
+	}
+	res, err := x.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, x.bleveErr(op, "search failed", err)
+	}
+	ids := make([]string, len(res.Hits))
+	for i, h := range res.Hits {
+		ids[i] = h.ID
+	}
+	return ids, nil
 }

@@ -1,0 +1,471 @@
+// Command bench measures livematch side by side with PostgreSQL 15 and plain
+// Bleve on the same generated catalogue, demand profiles and search queries,
+// and writes the figures as a Markdown report.
+//
+//	go run ./bench -products 1000000 -out docs/performance.md
+//	go run ./bench -products 2000 -smoke        # correctness only (CI)
+//
+// livematch runs as its own process (the matchd binary, built first) with
+// the embedded FerretDB and a Bleve index in a temporary directory; the
+// catalogue goes in through POST /v1/products:bulk. PostgreSQL runs on
+// loopback in a temporary directory (installed from Debian's packages when
+// missing; without it the comparison is left out and the report says why).
+// See docs/performance.md for what each figure means.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/livematch/livematch/engine"
+	"github.com/livematch/livematch/fixtures"
+)
+
+// notesMarker starts the hand-written part of the report file, which a new
+// run keeps.
+const notesMarker = "<!-- notes: kept by go run ./bench -->"
+
+// config holds the command-line flags.
+type config struct {
+	products, profiles, queries int
+	seed                        int64
+	clients                     []int
+	requests                    int // HTTP and PostgreSQL requests per concurrency level
+	chunk, uploaders            int
+	pg                          bool
+	out, work                   string
+	smoke, keep                 bool
+}
+
+func parseFlags(args []string) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.IntVar(&c.products, "products", 100000, "catalogue size")
+	fs.Int64Var(&c.seed, "seed", 1, "seed of the catalogue, profiles and queries")
+	fs.IntVar(&c.profiles, "profiles", 300, "demand profiles")
+	fs.IntVar(&c.queries, "queries", 300, "search queries")
+	clients := fs.String("clients", "1,4,16", "concurrent clients of the HTTP and PostgreSQL runs")
+	fs.IntVar(&c.requests, "requests", 600, "requests per concurrency level")
+	fs.IntVar(&c.chunk, "chunk", 1000, "products per bulk request")
+	fs.IntVar(&c.uploaders, "uploaders", 4, "concurrent bulk uploads")
+	fs.BoolVar(&c.pg, "pg", true, "compare with PostgreSQL 15 (installed with apt-get when missing)")
+	fs.StringVar(&c.out, "out", "", "write the Markdown report here (e.g. docs/performance.md)")
+	fs.StringVar(&c.work, "work", "", "working directory (default: a new temporary one, removed at the end)")
+	fs.BoolVar(&c.smoke, "smoke", false, "check correctness and exit non-zero on a failure (timings are reported, never judged)")
+	fs.BoolVar(&c.keep, "keep", false, "keep the working directory")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	for _, f := range strings.Split(*clients, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("-clients: %q is not a positive number", f)
+		}
+		c.clients = append(c.clients, n)
+	}
+	if c.products < 1 || c.profiles < 1 || c.queries < 1 || c.requests < 1 || c.chunk < 1 || c.uploaders < 1 {
+		return c, errors.New("-products, -profiles, -queries, -requests, -chunk and -uploaders must be positive")
+	}
+	return c, nil
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:])
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := run(ctx, cfg)
+	if rep != nil {
+		md := rep.markdown()
+		fmt.Println(md)
+		if cfg.out != "" {
+			// Hand-written notes below the marker survive a new run.
+			if old, rerr := os.ReadFile(cfg.out); rerr == nil {
+				if i := strings.Index(string(old), notesMarker); i >= 0 {
+					md += "\n" + string(old[i:])
+				}
+			}
+			if werr := os.WriteFile(cfg.out, []byte(md), 0o644); werr != nil {
+				fmt.Fprintln(os.Stderr, "bench:", werr)
+				os.Exit(1)
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	if cfg.smoke && len(rep.failures) > 0 {
+		fmt.Fprintf(os.Stderr, "bench: %d correctness checks failed:\n  %s\n", len(rep.failures), strings.Join(rep.failures, "\n  "))
+		os.Exit(1)
+	}
+}
+
+// logf prints a progress line to stderr.
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+// run performs the whole benchmark and returns the report (also when a later
+// step fails, with what was measured so far).
+func run(ctx context.Context, cfg config) (*report, error) {
+	rep := &report{cfg: cfg, started: time.Now(), cpus: runtime.NumCPU(), cpuModel: cpuModel()}
+	work := cfg.work
+	if work == "" {
+		var err error
+		if work, err = os.MkdirTemp("", "livematch-bench-"); err != nil {
+			return nil, err
+		}
+		// PostgreSQL runs as its own user and must be able to enter it.
+		if err := os.Chmod(work, 0o755); err != nil {
+			return nil, err
+		}
+		if !cfg.keep {
+			defer os.RemoveAll(work)
+		}
+	}
+	regions, err := fixtures.LoadRegions(nil)
+	if err != nil {
+		return nil, err
+	}
+	gloss, err := fixtures.LoadGlossary()
+	if err != nil {
+		return nil, err
+	}
+
+	t0 := time.Now()
+	w, err := makeWorkload(cfg.seed, cfg.products, cfg.profiles, cfg.queries, regions, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	rep.generate = time.Since(t0)
+	rep.orgs = len(w.cat.Orgs)
+	logf("generated %d products, %d orgs, %d profiles, %d queries in %s", len(w.cat.Products), len(w.cat.Orgs), len(w.profiles), len(w.queries), rep.generate.Round(time.Millisecond))
+
+	bin, err := buildMatchd(ctx, work)
+	if err != nil {
+		return nil, err
+	}
+	data := filepath.Join(work, "data")
+	admin := randomKey()
+	m, err := startMatchd(ctx, bin, data, admin, logf)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if m != nil {
+			m.kill()
+		}
+	}()
+	if err := m.waitReady(ctx, time.Minute); err != nil {
+		return rep, err
+	}
+
+	// Ingest.
+	logf("livematch: loading %d products through POST /v1/products:bulk (%d uploaders, %d per request)", cfg.products, cfg.uploaders, cfg.chunk)
+	in, err := ingest(ctx, m, w.cat, regions, cfg.uploaders, cfg.chunk)
+	if err != nil {
+		return rep, fmt.Errorf("ingest: %w", err)
+	}
+	rep.ingest = in
+	logf("livematch: %d orgs in %s; products acknowledged in %s, searchable after %s (%.0f/s end to end)", len(in.orgs), in.orgTime.Round(time.Millisecond),
+		in.ackTime.Round(time.Millisecond), in.searchable.Round(time.Millisecond), float64(in.products)/in.searchable.Seconds())
+
+	// Matching and search over HTTP.
+	httpTop := make([][]string, len(w.profiles))
+	for _, c := range cfg.clients {
+		l := measure(c, cfg.requests, func(i int) error {
+			bp := w.profiles[i%len(w.profiles)]
+			var out matchResp
+			err := m.call(ctx, "POST", "/v1/match/products?limit=20", m.admin, profileBody(bp.p), &out)
+			if err == nil && c == cfg.clients[0] && i < len(w.profiles) {
+				ids := make([]string, len(out.Items))
+				for k, it := range out.Items {
+					ids[k] = it.Product.ID
+				}
+				httpTop[i] = ids
+			}
+			return err
+		})
+		rep.httpMatch = append(rep.httpMatch, level{c, l})
+		logf("livematch: match over HTTP, %d clients: %s", c, l)
+		if l.errors > 0 {
+			rep.fail("match over HTTP (%d clients): %d errors, first %v", c, l.errors, l.firstErr)
+		}
+	}
+	hits := make([]int, len(w.queries))
+	for _, c := range cfg.clients {
+		l := measure(c, cfg.requests, func(i int) error {
+			q := w.queries[i%len(w.queries)]
+			var out struct {
+				Total int `json:"total"`
+			}
+			err := m.call(ctx, "GET", searchPath(q)+"&limit=20", m.admin, nil, &out)
+			if err == nil && i < len(w.queries) {
+				hits[i] = out.Total
+			}
+			return err
+		})
+		rep.httpSearch = append(rep.httpSearch, level{c, l})
+		logf("livematch: search over HTTP, %d clients: %s", c, l)
+		if l.errors > 0 {
+			rep.fail("search over HTTP (%d clients): %d errors, first %v", c, l.errors, l.firstErr)
+		}
+	}
+	for i, q := range w.queries[:min(len(w.queries), cfg.requests)] {
+		if q.kind != "one-char" && q.category == "" && hits[i] == 0 {
+			rep.fail("search %q found nothing, though it is a tag of a catalogue product", q.q)
+		}
+	}
+	rep.rssLoaded = m.peakRSS()
+
+	// Restart.
+	if err := m.stop(); err != nil {
+		return rep, fmt.Errorf("stopping matchd: %w", err)
+	}
+	t0 = time.Now()
+	if m, err = startMatchd(ctx, bin, data, admin, logf); err != nil {
+		return rep, err
+	}
+	if err := m.waitReady(ctx, 10*time.Minute); err != nil {
+		return rep, err
+	}
+	rep.ready = time.Since(t0)
+	rep.rssRestart = m.peakRSS()
+	logf("livematch: ready %s after a restart (peak RSS %d MiB)", rep.ready.Round(time.Millisecond), rep.rssRestart>>20)
+	for i, bp := range w.profiles[:min(len(w.profiles), 20)] {
+		var out matchResp
+		if err := m.call(ctx, "POST", "/v1/match/products?limit=20", m.admin, profileBody(bp.p), &out); err != nil {
+			rep.fail("match after restart: %v", err)
+			continue
+		}
+		ids := make([]string, len(out.Items))
+		for k, it := range out.Items {
+			ids[k] = it.Product.ID
+		}
+		if httpTop[i] != nil && !slices.Equal(ids, httpTop[i]) {
+			rep.fail("profile %d: top 20 differ after a restart", i)
+		}
+	}
+	if err := m.stop(); err != nil {
+		return rep, fmt.Errorf("stopping matchd: %w", err)
+	}
+	m = nil
+
+	// In process: livematch's match path and plain Bleve on the same index.
+	ip, err := openInproc(ctx, data, regions, gloss)
+	if err != nil {
+		return rep, fmt.Errorf("opening the data in process: %w", err)
+	}
+	defer ip.close(context.Background())
+	lmTop := make([][]string, len(w.profiles))
+	lmScore := make([][]float64, len(w.profiles))
+	for pass := range 2 { // the first pass warms caches
+		l := measure(1, len(w.profiles), func(i int) error {
+			ids, scores, err := ip.match(ctx, w.profiles[i].p, 20)
+			lmTop[i], lmScore[i] = ids, scores
+			return err
+		})
+		if pass == 1 {
+			rep.inprocMatch = l
+			logf("livematch: match in process: %s", l)
+		}
+	}
+	for i := range w.profiles {
+		if httpTop[i] != nil && !slices.Equal(lmTop[i], httpTop[i]) {
+			rep.fail("profile %d: top 20 in process differ from HTTP", i)
+		}
+	}
+	rep.inprocSearch = measure(1, len(w.queries), func(i int) error {
+		_, err := ip.search(ctx, w.queries[i])
+		return err
+	})
+	logf("livematch: search in process: %s", rep.inprocSearch)
+	plainTop := make([][]string, len(w.profiles))
+	rep.plainMatch = measure(1, len(w.profiles), func(i int) error {
+		ids, err := ip.plain(ctx, w.profiles[i].p, w.now, 20)
+		plainTop[i] = ids
+		return err
+	})
+	logf("plain Bleve: match query in process: %s", rep.plainMatch)
+	rep.plainOverlap = overlap(lmTop, plainTop, nil)
+
+	// PostgreSQL.
+	if cfg.pg {
+		if err := runPostgres(ctx, rep, w, in.orgs, work, lmTop, lmScore); err != nil {
+			rep.pgSkipped = err.Error()
+			logf("PostgreSQL left out: %v", err)
+		}
+	} else {
+		rep.pgSkipped = "-pg=false"
+	}
+	rep.finished = time.Now()
+	return rep, nil
+}
+
+// runPostgres loads the same catalogue into PostgreSQL and runs the same
+// profiles and queries.
+func runPostgres(ctx context.Context, rep *report, w *workload, orgs []*engine.Org, work string, lmTop [][]string, lmScore [][]float64) error {
+	dir := filepath.Join(work, "pg")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	pg, err := startPostgres(ctx, dir, logf)
+	if err != nil {
+		return err
+	}
+	defer pg.Close()
+	rep.pgSettings = pg.Settings()
+	rows := pgRows(w, orgs)
+	copyT, indexT, err := pg.Load(ctx, rows)
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	rep.pgCopy, rep.pgIndex = copyT, indexT
+	logf("PostgreSQL: %d rows copied in %s, indexed in %s", len(rows), copyT.Round(time.Millisecond), indexT.Round(time.Millisecond))
+
+	// Profiles PostgreSQL can answer: logistics needs distances it lacks,
+	// so it is switched off in the copies sent to it (and in the livematch
+	// run compared for agreement only the `same` profiles count).
+	pgTop := make([][]string, len(w.profiles))
+	for _, c := range rep.cfg.clients {
+		l := measure(c, rep.cfg.requests, func(i int) error {
+			bp := w.profiles[i%len(w.profiles)]
+			hits, err := pg.Match(ctx, pgProfile(bp.p), w.now, 20)
+			if err == nil && c == rep.cfg.clients[0] && i < len(w.profiles) {
+				ids := make([]string, len(hits))
+				for k, h := range hits {
+					ids[k] = h.ID
+				}
+				pgTop[i] = ids
+			}
+			return err
+		})
+		rep.pgMatch = append(rep.pgMatch, level{c, l})
+		logf("PostgreSQL: match, %d clients: %s", c, l)
+		if l.errors > 0 {
+			rep.fail("PostgreSQL match (%d clients): %d errors, first %v", c, l.errors, l.firstErr)
+		}
+	}
+	for _, c := range rep.cfg.clients {
+		l := measure(c, rep.cfg.requests, func(i int) error {
+			q := w.queries[i%len(w.queries)]
+			_, err := pg.Search(ctx, q.q, 20)
+			return err
+		})
+		rep.pgSearch = append(rep.pgSearch, level{c, l})
+		logf("PostgreSQL: search, %d clients: %s", c, l)
+	}
+	rep.pgRSS = pg.PeakRSS()
+	same := func(i int) bool { return w.profiles[i].same }
+	rep.pgOverlap = overlap(lmTop, pgTop, nil)
+	rep.pgSameOverlap = overlap(lmTop, pgTop, same)
+	for i, bp := range w.profiles {
+		if !bp.same || pgTop[i] == nil {
+			continue
+		}
+		rep.sameProfiles++
+		if slices.Equal(lmTop[i], pgTop[i]) {
+			rep.sameIdentical++
+		} else if rep.cfg.smoke {
+			rep.fail("profile %d (%s): livematch top 20 %v, PostgreSQL %v", i, bp.kind, head(lmTop[i], 5), head(pgTop[i], 5))
+		}
+	}
+	return nil
+}
+
+func head(s []string, n int) []string { return s[:min(n, len(s))] }
+
+// pgProfile is the copy of p sent to PostgreSQL: logistics switched off
+// (no distances in SQL) and no fair share (no re-ranking in SQL).
+func pgProfile(p *engine.DemandProfile) *engine.DemandProfile {
+	c := *p
+	c.Weights = engine.Weights{}
+	for k, v := range p.Weights {
+		c.Weights[k] = v
+	}
+	c.Weights["logistics"] = 0
+	c.PovertyReliefMinShare = 0
+	c.AudienceRegions = nil
+	return &c
+}
+
+// pgRows converts the catalogue to PostgreSQL rows with livematch's ids.
+// Every product counts as approved: livematch, run without
+// --review-required, approves what the API accepts.
+func pgRows(w *workload, orgs []*engine.Org) []pgRow {
+	rows := make([]pgRow, len(w.cat.Products))
+	for i, cp := range w.cat.Products {
+		p := cp.Product
+		p.ID, p.OrgID, p.ReviewStatus = productID(orgs, cp), orgs[cp.OrgIndex].ID, engine.ReviewApproved
+		rows[i] = newPGRow(&p, orgs[cp.OrgIndex])
+	}
+	return rows
+}
+
+// overlap is the mean share of a's top lists found in b's (only where keep
+// says so, when keep is set), over the lists both have.
+func overlap(a, b [][]string, keep func(int) bool) float64 {
+	sum, n := 0.0, 0
+	for i := range a {
+		if (keep != nil && !keep(i)) || a[i] == nil || b[i] == nil {
+			continue
+		}
+		if len(a[i]) == 0 && len(b[i]) == 0 {
+			sum, n = sum+1, n+1
+			continue
+		}
+		common := 0
+		for _, id := range a[i] {
+			if slices.Contains(b[i], id) {
+				common++
+			}
+		}
+		sum += float64(common) / float64(max(len(a[i]), len(b[i])))
+		n++
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}
+
+// randomKey makes an admin key for the benchmark's matchd.
+func randomKey() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return "bench_" + hex.EncodeToString(b)
+}
+
+// cpuModel reads the processor's name from /proc/cpuinfo.
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "model name"); ok {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+		}
+	}
+	return runtime.GOARCH
+}

@@ -299,60 +299,108 @@ func Score(p *DemandProfile, c Candidate, params MatchParams) ProductMatch {
 // any text, and only the best Limit overall and the best Limit poverty-relief
 // candidates are kept while scanning, which is all FairTopK can pick from.
 func Match(p *DemandProfile, cands []Candidate, params MatchParams) MatchResult {
+	m := NewMatcher(p, params)
+	for i := range cands {
+		m.Add(cands[i])
+	}
+	return m.Result()
+}
+
+// Matcher matches one profile against candidates fed one at a time, for
+// callers that stream candidates from their own storage: Add gates and
+// scores each and keeps only what the result can need, copying a candidate's
+// product when it keeps it, so the caller may reuse one Product value for
+// every call. NewMatcher, Add for each candidate and Result give exactly what
+// Match gives for the same candidates in the same order. A Matcher is not
+// safe for concurrent use.
+type Matcher struct {
+	p      *DemandProfile
+	s      *scorer
+	k      int
+	share  float64
+	fair   bool
+	kept   []Candidate // candidates in a heap at some point, by rankEntry.idx
+	best   topK
+	relief topK
+	n      int
+	excl   [numGates]int
+	v      [numFactors]float64
+}
+
+// NewMatcher prepares matching p with params.
+func NewMatcher(p *DemandProfile, params MatchParams) *Matcher {
 	s := newScorer(p, params)
 	k := params.Limit
 	if k <= 0 {
 		k = DefaultMatchLimit
 	}
 	k = min(k, MaxMatchLimit)
-	share := p.PovertyReliefMinShare
-	fair := share > 0
+	m := &Matcher{p: p, s: s, k: k, share: p.PovertyReliefMinShare, fair: p.PovertyReliefMinShare > 0}
 	if s.geo != nil && len(p.AudienceRegions) > 0 {
 		s.distance = make(map[string]float64, 64)
 	}
-
-	var excluded [numGates]int
-	productID := func(i int) string { return cands[i].Product.ID }
-	best := topK{k: k, items: make([]rankEntry, 0, k), id: productID}
-	relief := topK{k: k, id: productID}
-	if fair {
-		relief.items = make([]rankEntry, 0, k)
+	id := func(i int) string { return m.kept[i].Product.ID }
+	m.best = topK{k: k, items: make([]rankEntry, 0, k), id: id}
+	m.relief = topK{k: k, id: id}
+	if m.fair {
+		m.relief.items = make([]rankEntry, 0, k)
 	}
-	var v [numFactors]float64
-	for i := range cands {
-		c := &cands[i]
-		if g := gate(p, c, &s.gateEnv); g != gateNone {
-			excluded[g]++
-			continue
+	return m
+}
+
+// Add gates and scores candidate c. It keeps a copy of c's product (and
+// nothing else of it) only when c enters the current top.
+func (m *Matcher) Add(c Candidate) {
+	m.n++
+	s, v := m.s, &m.v
+	if g := gate(m.p, &c, &s.gateEnv); g != gateNone {
+		m.excl[g]++
+		return
+	}
+	protected := m.fair && c.Supplier.PovertyRelief
+	// Certificates are the costliest factor (a second memory region per
+	// product): skip a candidate whose score cannot reach either heap even
+	// with full marks for them.
+	for f := range v {
+		if f != certIndex {
+			v[f], _, _ = s.factor(f, &c, false)
 		}
-		protected := fair && c.Supplier.PovertyRelief
-		// Certificates are the costliest factor (a second memory region per
-		// product): skip a candidate whose score cannot reach either heap
-		// even with full marks for them.
-		for f := range v {
-			if f != certIndex {
-				v[f], _, _ = s.factor(f, c, false)
-			}
-		}
-		if floor, ok := best.floor(); ok && (!protected || relief.full()) {
-			if protected {
-				floor = min(floor, relief.items[0].score)
-			}
-			if s.bound(&v, certIndex) < floor-0.00005-1e-12 {
-				continue
-			}
-		}
-		v[certIndex], _, _ = s.factor(certIndex, c, false)
-		e := rankEntry{score: s.total(&v), idx: i}
-		best.push(e)
+	}
+	if floor, ok := m.best.floor(); ok && (!protected || m.relief.full()) {
 		if protected {
-			relief.push(e)
+			floor = min(floor, m.relief.items[0].score)
+		}
+		if s.bound(v, certIndex) < floor-0.00005-1e-12 {
+			return
 		}
 	}
+	v[certIndex], _, _ = s.factor(certIndex, &c, false)
+	score := s.total(v)
+	// Would it enter either heap? Compare with a provisional entry that sorts
+	// after every kept one with the same score and id.
+	e := rankEntry{score: score, idx: len(m.kept)}
+	m.kept = append(m.kept, c) // provisional: the id is needed for ties
+	inBest := m.best.wouldKeep(e)
+	inRelief := protected && m.relief.wouldKeep(e)
+	if !inBest && !inRelief {
+		m.kept = m.kept[:len(m.kept)-1]
+		return
+	}
+	m.kept[e.idx].Product = c.Product.clone()
+	if inBest {
+		m.best.push(e)
+	}
+	if inRelief {
+		m.relief.push(e)
+	}
+}
 
-	// Everything FairTopK can pick: the best k overall and the best k protected.
+// Result ranks what was kept, re-ranks it for fair exposure and explains the
+// top items. Call it once, after the last Add.
+func (m *Matcher) Result() MatchResult {
+	best := &m.best
 	pool := best.items
-	for _, e := range relief.items {
+	for _, e := range m.relief.items {
 		if !slices.ContainsFunc(best.items, func(b rankEntry) bool { return b.idx == e.idx }) {
 			pool = append(pool, e)
 		}
@@ -368,22 +416,33 @@ func Match(p *DemandProfile, cands []Candidate, params MatchParams) MatchResult 
 	})
 	ranked := make([]ProductMatch, len(pool))
 	for j, e := range pool {
-		c := &cands[e.idx]
+		c := &m.kept[e.idx]
 		ranked[j] = ProductMatch{Product: c.Product, Supplier: c.Supplier, Score: e.score}
 	}
-	chosen := FairTopK(ranked, k, share)
+	chosen := FairTopK(ranked, m.k, m.share)
 	items := make([]ProductMatch, len(chosen))
 	for j, r := range chosen {
-		items[j] = s.explain(&cands[pool[r].idx])
+		items[j] = m.s.explain(&m.kept[pool[r].idx])
 	}
-
-	res := MatchResult{Items: items, Excluded: make(map[string]int, numGates), Candidates: len(cands)}
-	for g, n := range excluded {
+	res := MatchResult{Items: items, Excluded: make(map[string]int, numGates), Candidates: m.n}
+	for g, n := range m.excl {
 		if n > 0 {
 			res.Excluded[gateOrder[g]] = n
 		}
 	}
 	return res
+}
+
+// clone copies p with its own slices, so the caller may reuse p.
+func (p *Product) clone() *Product {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	c.Tags = slices.Clone(p.Tags)
+	c.AvailableMonths = slices.Clone(p.AvailableMonths)
+	c.Certifications = slices.Clone(p.Certifications)
+	return &c
 }
 
 // rankEntry is a scored candidate: its rounded score and its index.
@@ -411,6 +470,11 @@ func (t *topK) better(a, b rankEntry) bool {
 		return ida < idb
 	}
 	return a.idx < b.idx
+}
+
+// wouldKeep reports whether push(e) would keep e.
+func (t *topK) wouldKeep(e rankEntry) bool {
+	return len(t.items) < t.k || t.better(e, t.items[0])
 }
 
 // full reports whether the heap holds k entries.

@@ -598,6 +598,38 @@ func TestMatchAgreesWithNaive(t *testing.T) {
 			if tc.n >= 500 && len(got.Items) == 0 {
 				t.Fatal("no items")
 			}
+
+			// Streamed through a Matcher with one scratch product that is
+			// scribbled over after every Add: the same result.
+			m := NewMatcher(&p, params)
+			var scratch Product
+			var certs []Certification
+			var months []int
+			for _, c := range cands {
+				scratch = *c.Product
+				certs = append(certs[:0], c.Product.Certifications...)
+				months = append(months[:0], c.Product.AvailableMonths...)
+				scratch.Certifications, scratch.AvailableMonths = certs, months
+				if c.Product.Certifications == nil { // keep nil and empty apart for DeepEqual
+					scratch.Certifications = nil
+				}
+				if c.Product.AvailableMonths == nil {
+					scratch.AvailableMonths = nil
+				}
+				c.Product = &scratch
+				m.Add(c)
+				scratch.ID, scratch.PriceCNY = "scribbled", -1
+				for i := range certs {
+					certs[i].Type = "scribbled"
+				}
+				for i := range months {
+					months[i] = 13
+				}
+			}
+			streamed := m.Result()
+			if !reflect.DeepEqual(streamed, got) {
+				t.Fatalf("streamed result differs:\n got %+v\nwant %+v", streamed.Items, got.Items)
+			}
 		})
 	}
 }

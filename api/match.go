@@ -74,37 +74,52 @@ func asOf(p *engine.DemandProfile, now time.Time) time.Time {
 }
 
 // MatchProfile matches a prepared profile as its matches endpoint does,
-// without HTTP (for tools and benchmarks): candidates from the index with the
-// gates it can evaluate pushed down, their suppliers, and the engine's gates,
-// scores, explanations and fair re-ranking. Excluded adds the index's and
-// the engine's exclusion counts; Candidates is how many passed the index.
+// without HTTP (for tools and benchmarks): the index streams every product
+// that matches the keywords and passes the gates it evaluates, with its text
+// relevance; the engine's Matcher adds the suppliers' gates, scores, keeps
+// the best and explains them, with fair re-ranking. The items carry the
+// full products. Excluded adds the index's and the engine's exclusion
+// counts; Candidates is how many passed the index.
 func (s *Server) MatchProfile(ctx context.Context, p *engine.DemandProfile, limit int) (engine.MatchResult, error) {
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
-	cands, err := s.index.MatchCandidates(ctx, s.candidateQuery(p))
+	var m *engine.Matcher
+	suppliers := map[string]*engine.Org{}
+	var orgErr error
+	st, err := s.index.MatchEach(ctx, s.candidateQuery(p), func(textMax float64) func(*engine.Product, float64) {
+		m = engine.NewMatcher(p, s.matchParams(limit, textMax))
+		return func(pr *engine.Product, text float64) {
+			org, seen := suppliers[pr.OrgID]
+			if !seen {
+				// The org directory is in memory (a miss reads the
+				// database once); an unknown supplier is nil, which the
+				// engine's gate excludes.
+				var err error
+				if org, err = s.orgs.get(ctx, pr.OrgID); err != nil && orgErr == nil {
+					orgErr = err
+				}
+				suppliers[pr.OrgID] = org
+			}
+			m.Add(engine.Candidate{Product: pr, Supplier: org, Text: text})
+		}
+	})
+	if err == nil {
+		err = orgErr
+	}
 	if err != nil {
 		return engine.MatchResult{}, err
 	}
-	ec := make([]engine.Candidate, 0, len(cands.Hits))
-	suppliers := map[string]*engine.Org{}
-	for _, h := range cands.Hits {
-		org, seen := suppliers[h.Product.OrgID]
-		if !seen {
-			if org, err = s.orgs.get(ctx, h.Product.OrgID); err != nil {
-				return engine.MatchResult{}, err
-			}
-			suppliers[h.Product.OrgID] = org
-		}
-		ec = append(ec, engine.Candidate{Product: h.Product, Supplier: org, Text: h.Text})
-	}
-	res := engine.Match(p, ec, s.matchParams(limit, cands.TextMax))
-	for reason, n := range cands.Excluded {
-		if res.Excluded == nil {
-			res.Excluded = map[string]int{}
-		}
+	res := m.Result()
+	for reason, n := range st.Excluded {
 		res.Excluded[reason] += n
 	}
-	res.Candidates = int(cands.Total)
+	res.Candidates = int(st.Total)
+	// The engine kept what matching reads; the answer shows whole products.
+	for i := range res.Items {
+		if full, ok := s.index.Product(res.Items[i].Product.ID); ok {
+			res.Items[i].Product = full
+		}
+	}
 	return res, nil
 }
 

@@ -238,7 +238,7 @@ func orgOf(t *testing.T, e *env, key string) string {
 	t.Helper()
 	// The org behind a key is the one GET /v1/orgs/{id} answers for it.
 	var id string
-	all := e.must(200, "GET", "/v1/orgs", e.admin, nil)
+	all := e.must(200, "GET", "/v1/orgs?limit=100", e.admin, nil)
 	for _, o := range all.body["items"].([]any) {
 		oid := o.(map[string]any)["id"].(string)
 		if e.do("GET", "/v1/orgs/"+oid, key, nil).status == 200 {

@@ -57,7 +57,7 @@ func (x *Index) Apply(ctx context.Context, changes []Change, checkpoint int64) e
 		if cp > 0 && c.Seq <= cp {
 			continue
 		}
-		if e, ok := x.products[c.ID]; ok && c.Seq <= e.seq {
+		if d, ok := x.cat.byID[c.ID]; ok && c.Seq <= x.cat.seqs[d] {
 			continue
 		}
 		if s, ok := x.tombstones[c.ID]; ok && c.Seq <= s {
@@ -72,7 +72,13 @@ func (x *Index) Apply(ctx context.Context, changes []Change, checkpoint int64) e
 
 	newCP := max(cp, checkpoint)
 	b := x.idx.NewBatch()
-	updates := make(map[string]entry, len(winners))
+	// catalogue updates, analysed here, outside the catalogue's lock
+	type update struct {
+		p    *engine.Product // nil: delete
+		seq  int64
+		text docText
+	}
+	updates := make(map[string]update, len(winners))
 	tomb := x.tombstones
 	tombChanged := false
 	editTomb := func() {
@@ -89,7 +95,7 @@ func (x *Index) Apply(ctx context.Context, changes []Change, checkpoint int64) e
 			b.Delete(id)
 			editTomb()
 			tomb[id] = c.Seq
-			updates[id] = entry{seq: c.Seq}
+			updates[id] = update{seq: c.Seq}
 			continue
 		}
 		if _, ok := tomb[id]; ok {
@@ -105,7 +111,7 @@ func (x *Index) Apply(ctx context.Context, changes []Change, checkpoint int64) e
 		if err := b.Index(id, d); err != nil {
 			return engine.Wrap(engine.KindInternal, op, "cannot map a product", err)
 		}
-		updates[id] = entry{p: p, seq: c.Seq}
+		updates[id] = update{p: p, seq: c.Seq, text: x.vocab.analyse(p)}
 	}
 	var prune []string
 	for id, s := range tomb {
@@ -138,12 +144,15 @@ func (x *Index) Apply(ctx context.Context, changes []Change, checkpoint int64) e
 	}
 
 	x.mu.Lock()
-	for id, e := range updates {
-		if e.p == nil {
-			delete(x.products, id)
+	for id, u := range updates {
+		if u.p == nil {
+			x.cat.remove(id)
 		} else {
-			x.products[id] = e
+			x.cat.put(x.vocab, u.p, u.seq, u.text)
 		}
+	}
+	if x.cat.needsCompaction() {
+		x.cat.compact()
 	}
 	x.mu.Unlock()
 	x.tombstones = tomb

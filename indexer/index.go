@@ -1,6 +1,7 @@
 package indexer
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -64,13 +65,6 @@ const (
 	keyTombstones = "lm:tombstones"
 )
 
-// entry is one product of the catalogue with the sequence number of the
-// change that wrote it.
-type entry struct {
-	p   *engine.Product
-	seq int64
-}
-
 // Index is the product index with its in-memory catalogue. It is safe for
 // concurrent use; writes (Apply) are serialised.
 type Index struct {
@@ -87,8 +81,12 @@ type Index struct {
 	// for deletes above the checkpoint (older ones are covered by it).
 	tombstones map[string]int64
 
-	mu       sync.RWMutex // guards products
-	products map[string]entry
+	mu  sync.RWMutex // guards cat
+	cat catalog
+
+	vocab   *vocab
+	scorers sync.Pool // *textScorer
+	passing sync.Pool // *[]uint32
 
 	checkpoint atomic.Int64
 	tombCount  atomic.Int64
@@ -126,8 +124,9 @@ func open(cfg Config, o options) (*Index, error) {
 		log:        cfg.Logger,
 		now:        cfg.Now,
 		tombstones: map[string]int64{},
-		products:   map[string]entry{},
 	}
+	x.scorers.New = func() any { return &textScorer{} }
+	x.passing.New = func() any { return new([]uint32) }
 	if x.gloss == nil {
 		x.gloss = noGlossary{}
 	}
@@ -148,11 +147,6 @@ func open(cfg Config, o options) (*Index, error) {
 			return nil, engine.Wrap(engine.KindInternal, op, "cannot initialise the index", err)
 		}
 	}
-	if err := x.load(); err != nil {
-		_ = x.idx.Close()
-		return nil, engine.Wrap(engine.KindInternal, op, "the index cannot be used; rebuild it",
-			fmt.Errorf("%w: %s: %w", ErrCorrupt, cfg.Path, err))
-	}
 	a := x.idx.Mapping().AnalyzerNamed(o.analyzer())
 	if a == nil {
 		_ = x.idx.Close()
@@ -160,7 +154,13 @@ func open(cfg Config, o options) (*Index, error) {
 			fmt.Errorf("%w: analyzer %q missing", ErrCorrupt, o.analyzer()))
 	}
 	x.analyzer = a
-	x.log.Info("index opened", "path", cfg.Path, "products", len(x.products),
+	x.vocab = newVocab(a, x.gloss.Simplify)
+	if err := x.load(); err != nil {
+		_ = x.idx.Close()
+		return nil, engine.Wrap(engine.KindInternal, op, "the index cannot be used; rebuild it",
+			fmt.Errorf("%w: %s: %w", ErrCorrupt, cfg.Path, err))
+	}
+	x.log.Info("index opened", "path", cfg.Path, "products", x.cat.live(),
 		"checkpoint", x.checkpoint.Load(), "load_time", x.loadTime, "fresh", fresh)
 	return x, nil
 }
@@ -282,67 +282,104 @@ func (x *Index) load() (err error) {
 		return err
 	}
 	defer func() { _ = ids.Close() }()
-	type stored struct {
-		id  string
-		src []byte
-	}
-	var docs []stored
-	for {
-		iid, err := ids.Next()
-		if err != nil {
-			return err
-		}
-		if iid == nil {
-			break
-		}
-		id, err := rd.ExternalID(iid)
-		if err != nil {
-			return err
-		}
-		doc, err := rd.Document(id)
-		if err != nil {
-			return fmt.Errorf("document %q: %w", id, err)
-		}
-		var src []byte
-		if doc != nil {
-			doc.VisitFields(func(f index.Field) {
-				if f.Name() == fSource {
-					src = f.Value() // a copy, owned by us
-				}
-			})
-		}
-		if src == nil {
-			return fmt.Errorf("document %q has no stored record", id)
-		}
-		docs = append(docs, stored{id, src})
-	}
 
-	// Decoding the records is most of the cost; spread it over the cores.
-	entries := make([]entry, len(docs))
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(docs)/256))
-	errs := make([]error, workers)
+	// This goroutine reads the stored records in bounded batches, one
+	// worker per core decodes and analyses them, and one goroutine adds
+	// them to the catalogue (docnums in the order added): the records of a
+	// large index never sit in memory all at once.
+	type doc struct {
+		id   string
+		src  []byte
+		p    *engine.Product
+		seq  int64
+		text docText
+		err  error
+	}
+	const batchSize = 256
+	workers := runtime.GOMAXPROCS(0)
+	todo := make(chan []doc, 2*workers)
+	done := make(chan []doc, 2*workers)
 	var wg sync.WaitGroup
-	for w := range workers {
+	for range workers {
 		wg.Go(func() {
-			for i := w; i < len(docs); i += workers {
-				var rec record
-				if err := json.Unmarshal(docs[i].src, &rec); err != nil {
-					errs[w] = fmt.Errorf("document %q: %w", docs[i].id, err)
-					return
+			for b := range todo {
+				for i := range b {
+					var rec record
+					if err := json.Unmarshal(b[i].src, &rec); err != nil {
+						b[i].err = fmt.Errorf("document %q: %w", b[i].id, err)
+						continue
+					}
+					p := rec.Product.product()
+					p.ID = b[i].id
+					b[i].p, b[i].seq, b[i].src = p, rec.Seq, nil
+					b[i].text = x.vocab.analyse(p)
 				}
-				p := rec.Product.product()
-				p.ID = docs[i].id
-				entries[i] = entry{p: p, seq: rec.Seq}
+				done <- b
 			}
 		})
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	var addErr error
+	added := make(chan struct{})
+	go func() {
+		defer close(added)
+		for b := range done {
+			for i := range b {
+				if b[i].err != nil {
+					addErr = cmp.Or(addErr, b[i].err)
+					continue
+				}
+				x.cat.put(x.vocab, b[i].p, b[i].seq, b[i].text)
+			}
+		}
+	}()
+	readErr := func() error {
+		defer func() {
+			close(todo)
+			wg.Wait()
+			close(done)
+			<-added
+		}()
+		cur := make([]doc, 0, batchSize)
+		for {
+			iid, err := ids.Next()
+			if err != nil {
+				return err
+			}
+			if iid == nil {
+				break
+			}
+			id, err := rd.ExternalID(iid)
+			if err != nil {
+				return err
+			}
+			d, err := rd.Document(id)
+			if err != nil {
+				return fmt.Errorf("document %q: %w", id, err)
+			}
+			var src []byte
+			if d != nil {
+				d.VisitFields(func(f index.Field) {
+					if f.Name() == fSource {
+						src = f.Value() // a copy, owned by us
+					}
+				})
+			}
+			if src == nil {
+				return fmt.Errorf("document %q has no stored record", id)
+			}
+			cur = append(cur, doc{id: id, src: src})
+			if len(cur) == batchSize {
+				todo <- cur
+				cur = make([]doc, 0, batchSize)
+			}
+		}
+		if len(cur) > 0 {
+			todo <- cur
+		}
+		return nil
+	}()
+	if err := cmp.Or(readErr, addErr); err != nil {
 		return err
-	}
-	x.products = make(map[string]entry, len(docs))
-	for i, d := range docs {
-		x.products[d.id] = entries[i]
 	}
 	x.loadTime = time.Since(start)
 	return nil
@@ -379,14 +416,30 @@ func (x *Index) DocCount() (uint64, error) {
 	return n, nil
 }
 
-// Product returns the catalogue's product with the given id. The pointer is
-// shared and immutable: callers must not modify the product or its slices.
-// A later Apply replaces the pointer rather than changing the product.
+// Product returns the product with the given id as last indexed, read from
+// its stored record (a fresh copy on each call), and whether the catalogue
+// has it.
 func (x *Index) Product(id string) (*engine.Product, bool) {
+	if x.closed.Load() {
+		return nil, false
+	}
 	x.mu.RLock()
-	e, ok := x.products[id]
+	_, ok := x.cat.byID[id]
 	x.mu.RUnlock()
-	return e.p, ok
+	if !ok {
+		return nil, false
+	}
+	d, err := x.idx.Document(id)
+	if err != nil || d == nil {
+		return nil, false
+	}
+	var src []byte
+	d.VisitFields(func(f index.Field) {
+		if f.Name() == fSource {
+			src = f.Value()
+		}
+	})
+	return x.hitProduct(id, string(src))
 }
 
 // Status reports document counts, the checkpoint and load statistics.
@@ -404,7 +457,7 @@ func (x *Index) Status() Status {
 		s.LastApply = time.Unix(0, t)
 	}
 	x.mu.RLock()
-	s.Products = len(x.products)
+	s.Products = x.cat.live()
 	x.mu.RUnlock()
 	s.Tombstones = int(x.tombCount.Load())
 	return s

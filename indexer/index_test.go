@@ -178,8 +178,9 @@ func TestCatalogueIsolated(t *testing.T) {
 	if got.TitleZh == "changed" || got.Tags[0] == "changed" {
 		t.Fatal("catalogue shares memory with the caller")
 	}
-	if got2, _ := x.Product("p01"); got2 != got {
-		t.Fatal("Product should return the same immutable pointer")
+	got.TitleZh, got.Tags[0] = "scribbled", "scribbled"
+	if got2, _ := x.Product("p01"); got2 == got || got2.TitleZh == "scribbled" || got2.Tags[0] == "scribbled" {
+		t.Fatal("Product should return a fresh copy each time")
 	}
 }
 

@@ -1,7 +1,10 @@
 package indexer
 
 import (
+	"cmp"
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -56,122 +59,258 @@ type Candidates struct {
 	Total uint64
 }
 
-// MatchCandidates retrieves the candidates of a demand profile, best text
-// relevance first (then id), and counts the products each pushed-down gate
-// excluded. It returns KindUnavailable if the index is closed.
-func (x *Index) MatchCandidates(ctx context.Context, q MatchQuery) (Candidates, error) {
-	const op = "indexer.MatchCandidates"
+// MatchStats describes one streamed match (MatchEach).
+type MatchStats struct {
+	// Excluded counts, per gate reason (engine.Excluded*), the products
+	// that match the keywords but fail that gate, each counted under the
+	// first gate it fails in engine.GateOrder among those the index
+	// evaluates (review status, category, price band, commission floor,
+	// stock, required certifications). The supplier's admission is judged
+	// by the engine afterwards.
+	Excluded map[string]int
+	// Total is how many products passed the index's gates.
+	Total uint64
+	// TextMax is the best text relevance among them; 0 without keywords.
+	TextMax float64
+}
+
+// MatchEach streams the candidates of a demand profile from the in-memory
+// catalogue: every product that matches the keywords (all products without
+// keywords) and passes the gates the index evaluates, with its text
+// relevance. It first finds them all, then calls begin once with the best
+// text relevance among them and calls the function begin returns for each,
+// in no particular order. The product passed is filled with what matching
+// reads (not titles or descriptions; see Product for the full record) and
+// is reused for the next call: keep a copy, not the pointer
+// (engine.Matcher.Add copies what it keeps). The catalogue is read-locked
+// meanwhile: the callbacks must not call back into the index. MatchEach
+// returns KindInvalid for an unknown required certificate, KindUnavailable
+// if the index is closed or ctx ends first.
+func (x *Index) MatchEach(ctx context.Context, q MatchQuery, begin func(textMax float64) func(p *engine.Product, text float64)) (MatchStats, error) {
+	const op = "indexer.MatchEach"
 	if x.closed.Load() {
-		return Candidates{}, errClosed(op)
+		return MatchStats{}, errClosed(op)
 	}
+	g, err := x.gates(op, q)
+	if err != nil {
+		return MatchStats{}, err
+	}
+	plan := x.textPlan(q.Keywords)
+	ts := x.scorers.Get().(*textScorer)
+	defer x.scorers.Put(ts)
+	pass := x.passing.Get().(*[]uint32)
+	defer x.passing.Put(pass)
+
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	c := &x.cat
+	st := MatchStats{Excluded: map[string]int{}}
+	var excl [numIndexGates]int
+	*pass = (*pass)[:0]
+	var textMax float32
+	check := func(d uint32) {
+		if r := g.check(c, d); r >= 0 {
+			excl[r]++
+			return
+		}
+		*pass = append(*pass, d)
+		if len(plan) > 0 {
+			textMax = max(textMax, ts.acc[d])
+		}
+	}
+	if len(plan) > 0 {
+		c.score(ts, plan)
+		defer ts.reset()
+		for i, d := range ts.touched {
+			if i&4095 == 0 && ctx.Err() != nil {
+				return MatchStats{}, ctxErr(op, ctx.Err())
+			}
+			check(d)
+		}
+	} else {
+		for d := range c.ids {
+			if d&4095 == 0 && ctx.Err() != nil {
+				return MatchStats{}, ctxErr(op, ctx.Err())
+			}
+			if c.ids[d] != "" {
+				check(uint32(d))
+			}
+		}
+	}
+	for i, n := range excl {
+		if n > 0 {
+			st.Excluded[indexGateReasons[i]] = n
+		}
+	}
+	st.Total, st.TextMax = uint64(len(*pass)), float64(textMax)
+	add := begin(st.TextMax)
+	var p engine.Product
+	for i, d := range *pass {
+		if i&4095 == 0 && ctx.Err() != nil {
+			return MatchStats{}, ctxErr(op, ctx.Err())
+		}
+		c.product(x.vocab, d, &p)
+		text := 0.0
+		if len(plan) > 0 {
+			text = float64(ts.acc[d])
+		}
+		add(&p, text)
+	}
+	return st, nil
+}
+
+// Gates the index evaluates, in engine.GateOrder.
+const (
+	igReview = iota
+	igCategory
+	igPrice
+	igCommission
+	igStock
+	igCerts
+	numIndexGates
+)
+
+var indexGateReasons = [numIndexGates]string{engine.ExcludedNotApproved, engine.ExcludedCategory, engine.ExcludedPrice,
+	engine.ExcludedCommission, engine.ExcludedStock, engine.ExcludedCertification}
+
+// gateSet is a MatchQuery's gates compiled against the catalogue's columns.
+type gateSet struct {
+	cats         []bool // by category index; nil: any category
+	lo, hi       float64
+	hasLo, hasHi bool
+	minComm      float64
+	minStock     int64
+	certs        []uint8
+	at           int64 // certificates must be valid after this (Unix ns)
+}
+
+func (x *Index) gates(op string, q MatchQuery) (*gateSet, error) {
+	at := q.CertsAt
+	if at.IsZero() {
+		at = x.now()
+	}
+	g := &gateSet{minComm: q.MinCommission, minStock: max(q.MinStock, 1), at: at.UnixNano()}
+	if len(q.Categories) > 0 {
+		g.cats = make([]bool, len(x.vocab.cats))
+		for _, code := range q.Categories {
+			if i, ok := x.vocab.catIdx[code]; ok {
+				g.cats[i] = true
+			}
+		}
+	}
+	if q.PriceMin != nil {
+		g.lo, g.hasLo = *q.PriceMin, true
+	}
+	if q.PriceMax != nil {
+		g.hi, g.hasHi = *q.PriceMax, true
+	}
+	for _, code := range q.RequiredCerts {
+		i, ok := x.vocab.certIdx[code]
+		if !ok {
+			return nil, engine.InvalidField(op, "required_certifications", "unknown certification type "+code)
+		}
+		g.certs = append(g.certs, i)
+	}
+	return g, nil
+}
+
+// check returns the first gate docnum d fails, or -1. The comparisons are
+// the engine's (engine.Gate), on the same values.
+func (g *gateSet) check(c *catalog, d uint32) int {
+	r := &c.rows[d]
+	if !r.approved {
+		return igReview
+	}
+	if g.cats != nil && (r.cat == noCategory || !g.cats[r.cat]) {
+		return igCategory
+	}
+	price := r.price
+	if r.live > 0 {
+		price = r.live
+	}
+	if g.hasLo && !(price >= g.lo) || g.hasHi && !(price <= g.hi) {
+		return igPrice
+	}
+	if !(r.commission >= g.minComm) {
+		return igCommission
+	}
+	if r.stock < g.minStock {
+		return igStock
+	}
+	for _, want := range g.certs {
+		ok := false
+		for _, ct := range c.certs[r.certOff : r.certOff+uint32(r.certN)] {
+			if ct.typ == want && (ct.exp == 0 || ct.exp > g.at) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return igCerts
+		}
+	}
+	return -1
+}
+
+// textPlan is the matching plan of keywords (any term may match).
+func (x *Index) textPlan(keywords string) [][]textAlt {
+	return queryBuilder{analyzer: x.analyzer, gloss: x.gloss, fields: textFields[:]}.textPlan(keywords, false)
+}
+
+// MatchCandidates collects the candidates of a demand profile (MatchEach),
+// best text relevance first, then id, at most q.Limit of them
+// (DefaultCandidates when not set), each a copy.
+func (x *Index) MatchCandidates(ctx context.Context, q MatchQuery) (Candidates, error) {
 	limit := q.Limit
 	if limit <= 0 {
 		limit = DefaultCandidates
 	}
-	pl, err := x.plan(op, q)
+	var hits []Candidate
+	st, err := x.MatchEach(ctx, q, func(float64) func(*engine.Product, float64) {
+		return func(p *engine.Product, text float64) {
+			hits = append(hits, Candidate{Product: cloneProduct(p), Text: text})
+		}
+	})
 	if err != nil {
 		return Candidates{}, err
 	}
-	hasText, gates, build := pl.hasText, pl.gates, pl.build
-	count := func(n int) (uint64, error) {
-		res, err := x.idx.SearchInContext(ctx, bleve.NewSearchRequestOptions(build(n), 0, 0, false))
-		if err != nil {
-			return 0, x.bleveErr(op, "count failed", err)
+	slices.SortFunc(hits, func(a, b Candidate) int {
+		if a.Text != b.Text {
+			return cmp.Compare(b.Text, a.Text)
 		}
-		return res.Total, nil
+		return strings.Compare(a.Product.ID, b.Product.ID)
+	})
+	out := Candidates{Hits: hits[:min(limit, len(hits))], TextMax: st.TextMax, Excluded: st.Excluded, Total: st.Total}
+	if q.SkipCounts {
+		out.Excluded = map[string]int{}
 	}
-
-	out := Candidates{Excluded: map[string]int{}}
-	req := bleve.NewSearchRequestOptions(build(len(gates)), limit, 0, false)
-	if hasText {
-		req.SortBy([]string{"-_score", "_id"})
-	} else {
-		req.SortBy([]string{"_id"})
-	}
-	res, err := x.idx.SearchInContext(ctx, req)
-	if err != nil {
-		return Candidates{}, x.bleveErr(op, "search failed", err)
-	}
-	out.Total = res.Total
-	// Exclusion counts: c(i) = matches of base and the first i gates; gate i
-	// excluded c(i-1) − c(i). The last count is the main query's total.
-	var prev uint64
-	if !q.SkipCounts {
-		if prev, err = count(0); err != nil {
-			return Candidates{}, err
-		}
-	}
-	for i, g := range gates {
-		if q.SkipCounts {
-			break
-		}
-		cur := res.Total
-		if i < len(gates)-1 {
-			if cur, err = count(i + 1); err != nil {
-				return Candidates{}, err
-			}
-		}
-		if prev > cur {
-			out.Excluded[g.reason] = int(prev - cur)
-		}
-		prev = cur
-	}
-
-	if hasText && len(res.Hits) > 0 {
-		out.TextMax = res.Hits[0].Score
-	}
-	out.Hits = make([]Candidate, 0, len(res.Hits))
-	x.mu.RLock()
-	for _, h := range res.Hits {
-		e, ok := x.products[h.ID]
-		if !ok {
-			continue
-		}
-		c := Candidate{Product: e.p}
-		if hasText {
-			c.Text = h.Score
-		}
-		out.Hits = append(out.Hits, c)
-	}
-	x.mu.RUnlock()
 	return out, nil
 }
 
-// TextScore returns the raw text relevance of one product for keywords, as
-// MatchCandidates would compute it, and whether the product matches them at
-// all. Without keywords every product matches with relevance 0.
+// TextScore returns the text relevance of one product for keywords, as
+// MatchEach computes it, and whether the product matches them at all.
+// Without keywords every product matches with relevance 0.
 func (x *Index) TextScore(ctx context.Context, keywords, id string) (float64, bool, error) {
 	const op = "indexer.TextScore"
 	if x.closed.Load() {
 		return 0, false, errClosed(op)
 	}
-	text, hasText := x.textQuery(keywords, false)
-	if !hasText {
+	plan := x.textPlan(keywords)
+	if len(plan) == 0 {
 		return 0, true, nil
 	}
-	bq := query.NewBooleanQuery(nil, nil, nil)
-	bq.AddMust(text)
-	bq.AddFilter(query.NewDocIDQuery([]string{id}))
-	res, err := x.idx.SearchInContext(ctx, bleve.NewSearchRequestOptions(bq, 1, 0, false))
-	if err != nil {
-		return 0, false, x.bleveErr(op, "search failed", err)
-	}
-	if len(res.Hits) == 0 {
-		return 0, false, nil
-	}
-	return res.Hits[0].Score, true, nil
-}
-
-// Products calls fn for every product in the catalogue (in no order) while
-// holding the catalogue's read lock; fn must not call back into the index.
-func (x *Index) Products(fn func(p *engine.Product) bool) {
+	ts := x.scorers.Get().(*textScorer)
+	defer x.scorers.Put(ts)
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	for _, e := range x.products {
-		if e.p != nil && !fn(e.p) {
-			return
-		}
+	d, ok := x.cat.byID[id]
+	if !ok {
+		return 0, false, nil
 	}
+	x.cat.score(ts, plan)
+	defer ts.reset()
+	t := ts.acc[d]
+	return float64(t), t > 0, nil
 }
 
 func termQ(field, value string) query.Query {

@@ -2,6 +2,7 @@ package indexer
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"sort"
 	"strconv"
@@ -73,6 +74,7 @@ func (x *Index) Search(ctx context.Context, q engine.ProductQuery) (engine.Produ
 	}
 
 	req := bleve.NewSearchRequestOptions(root, limit, offset, false)
+	req.Fields = []string{fSource} // the page's records, read with the hits
 	if hasText {
 		req.SortBy([]string{"-_score", "_id"})
 	} else {
@@ -96,9 +98,8 @@ func (x *Index) Search(ctx context.Context, q engine.ProductQuery) (engine.Produ
 	page.Facets[engine.FacetCertification] = certCounts(res.Facets[engine.FacetCertification], nowMs)
 
 	page.Hits = make([]engine.ProductHit, 0, len(res.Hits))
-	x.mu.RLock()
 	for _, h := range res.Hits {
-		e, ok := x.products[h.ID]
+		p, ok := x.hitProduct(h.ID, h.Fields[fSource])
 		if !ok {
 			// The batch is visible in Bleve a moment before the catalogue
 			// catches up; skip the hit rather than show a stale product.
@@ -108,10 +109,29 @@ func (x *Index) Search(ctx context.Context, q engine.ProductQuery) (engine.Produ
 		if hasText {
 			score = h.Score
 		}
-		page.Hits = append(page.Hits, engine.ProductHit{Product: e.p, Score: score})
+		page.Hits = append(page.Hits, engine.ProductHit{Product: p, Score: score})
 	}
-	x.mu.RUnlock()
 	return page, nil
+}
+
+// hitProduct decodes a hit's stored record, if the catalogue has the
+// product.
+func (x *Index) hitProduct(id string, src any) (*engine.Product, bool) {
+	x.mu.RLock()
+	_, live := x.cat.byID[id]
+	x.mu.RUnlock()
+	s, ok := src.(string)
+	if !live || !ok {
+		return nil, false
+	}
+	var rec record
+	if err := json.Unmarshal([]byte(s), &rec); err != nil {
+		x.log.Error("undecodable stored record", "id", id, "err", err)
+		return nil, false
+	}
+	p := rec.Product.product()
+	p.ID = id
+	return p, true
 }
 
 // checkQuery rejects price bands that cannot be meant.
@@ -222,49 +242,71 @@ type queryBuilder struct {
 	fields   []fieldBoost
 }
 
-// textQuery builds the query for the free text q; ok is false when q holds
-// no word that analyses to a token. With all, every term (or one of its
-// synonyms) must match (search); without, any term may (matching keywords),
-// and documents matching more terms score higher.
-func (b queryBuilder) textQuery(q string, all bool) (query.Query, bool) {
+// textAlt is one alternative of a query term: its tokens (all of which
+// must match, in one field for Bleve) and the boost a match earns.
+type textAlt struct {
+	tokens []string
+	boost  float64
+}
+
+// textPlan analyses the free text q into terms, each a list of
+// alternatives (the term itself, its glossary synonyms and, when matching
+// keywords, the two-character pieces of a long Chinese phrase). Bleve's
+// query (textQuery) and the in-memory matcher (catalog.textScores) are both
+// built from it. With all, every term must match (search); without, any
+// term may (matching). The clause budget bounds tokens × fields.
+func (b queryBuilder) textPlan(q string, all bool) [][]textAlt {
 	if strings.TrimSpace(q) == "" {
-		return nil, false
+		return nil
 	}
 	terms := parseTerms(normalizeQuery(q, b.gloss.Simplify), b.gloss)
 	budget := maxClauses
-	var conj []query.Query
+	nf := max(len(b.fields), 1)
+	var plan [][]textAlt
 	for _, t := range terms {
-		var alts []query.Query
-		if a, _ := b.altQuery(t.text, boostOriginal); a != nil {
-			alts = append(alts, a)
+		var alts []textAlt
+		if toks := b.tokens(t.text); len(toks) > 0 {
+			alts = append(alts, textAlt{toks, boostOriginal})
+		}
+		add := func(text string, boost float64) {
+			toks := b.tokens(text)
+			if cost := len(toks) * nf; len(toks) > 0 && cost <= budget {
+				budget -= cost
+				alts = append(alts, textAlt{toks, boost})
+			}
 		}
 		for _, e := range t.expansions {
-			a, cost := b.altQuery(e, boostExpansion)
-			if a == nil || cost > budget {
-				continue
-			}
-			budget -= cost
-			alts = append(alts, a)
+			add(e, boostExpansion)
 		}
 		if !all {
 			// Keywords and notes may be whole Chinese phrases (懂茶文化):
 			// any two-character piece of a longer Han run may match too,
 			// below the run itself and its synonyms.
 			for _, bg := range hanBigrams(t.text) {
-				a, cost := b.altQuery(bg, boostPiece)
-				if a == nil || cost > budget {
-					continue
-				}
-				budget -= cost
-				alts = append(alts, a)
+				add(bg, boostPiece)
 			}
 		}
-		switch len(alts) {
-		case 0:
-		case 1:
-			conj = append(conj, alts[0])
-		default:
-			conj = append(conj, query.NewDisjunctionQuery(alts))
+		if len(alts) > 0 {
+			plan = append(plan, alts)
+		}
+	}
+	return plan
+}
+
+// textQuery builds the Bleve query for the free text q (see textPlan); ok
+// is false when q holds no word that analyses to a token. Without all,
+// documents matching more terms score higher.
+func (b queryBuilder) textQuery(q string, all bool) (query.Query, bool) {
+	var conj []query.Query
+	for _, alts := range b.textPlan(q, all) {
+		qs := make([]query.Query, len(alts))
+		for i, a := range alts {
+			qs[i] = b.altQuery(a)
+		}
+		if len(qs) == 1 {
+			conj = append(conj, qs[0])
+		} else {
+			conj = append(conj, query.NewDisjunctionQuery(qs))
 		}
 	}
 	switch {
@@ -279,20 +321,15 @@ func (b queryBuilder) textQuery(q string, all bool) (query.Query, bool) {
 	}
 }
 
-// altQuery is one alternative of a term: all of its tokens in one text
-// field. cost is the number of term clauses it holds.
-func (b queryBuilder) altQuery(text string, boost float64) (q query.Query, cost int) {
-	toks := b.tokens(text)
-	if len(toks) == 0 {
-		return nil, 0
-	}
+// altQuery is one alternative of a term: all of its tokens in one text field.
+func (b queryBuilder) altQuery(a textAlt) query.Query {
 	perField := make([]query.Query, 0, len(b.fields))
 	for _, f := range b.fields {
-		tqs := make([]query.Query, len(toks))
-		for i, tok := range toks {
+		tqs := make([]query.Query, len(a.tokens))
+		for i, tok := range a.tokens {
 			tq := query.NewTermQuery(tok)
 			tq.SetField(f.name)
-			tq.SetBoost(boost * f.boost)
+			tq.SetBoost(a.boost * f.boost)
 			tqs[i] = tq
 		}
 		if len(tqs) == 1 {
@@ -301,11 +338,10 @@ func (b queryBuilder) altQuery(text string, boost float64) (q query.Query, cost 
 			perField = append(perField, query.NewConjunctionQuery(tqs))
 		}
 	}
-	cost = len(toks) * len(b.fields)
 	if len(perField) == 1 {
-		return perField[0], cost
+		return perField[0]
 	}
-	return query.NewDisjunctionQuery(perField), cost
+	return query.NewDisjunctionQuery(perField)
 }
 
 // tokens analyses text with the text analyzer and returns its distinct

@@ -1,0 +1,454 @@
+package indexer
+
+import (
+	"hash/fnv"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/blevesearch/bleve/v2/analysis"
+
+	"github.com/livematch/livematch/engine"
+)
+
+// catalog is the index's in-memory view of the live products, by document
+// number (docnum): in columns, exactly the attributes that the matching
+// gates and factors read, and the postings of the text that matching scores
+// (titles and tags). Full products (descriptions, numbers of certificates,
+// …) stay in Bleve's stored records and are read only for the few items a
+// page or a match returns. A product keeps its docnum while its text is
+// unchanged (a stock or price update is written in place); a product whose
+// text changes gets a new docnum and its old slot dies; compact renumbers
+// when dead slots pile up. The Index's mu guards it.
+type catalog struct {
+	ids   []string // docnum → product id; "" for a dead slot
+	seqs  []int64  // docnum → change-feed seq of the product's last write
+	rows  []row
+	certs []certCol // rows[d].certOff… hold d's certificates
+	byID  map[string]uint32
+
+	orgs   interner // OrgID
+	places interner // ShipFrom and ProvinceCode
+
+	post     map[string]*postings
+	docLen   []float32 // boosted length of the text (0 for a dead slot)
+	textHash []uint64  // of the analysed text fields, to tell text changes
+	lenSum   float64   // over live docs
+	dead     int
+}
+
+// row is one product's matching attributes.
+type row struct {
+	price, live, commission float64
+	stock                   int64
+	org, ship, prov         uint32
+	certOff                 uint32
+	lead, shelf             int32
+	months                  uint16 // bit m-1: available in month m; 0: all year
+	certN                   uint8
+	cat                     uint8 // index in engine.Categories(); noCategory if unknown
+	approved, coldChain     bool
+}
+
+// certCol is one certificate: its type (index in engine.CertTypes()) and
+// expiry in Unix nanoseconds (0: never expires).
+type certCol struct {
+	typ uint8
+	exp int64
+}
+
+// postings lists the docnums whose text holds a token, ascending, with the
+// token's boosted frequency in each.
+type postings struct {
+	docs []uint32
+	tf   []uint8
+}
+
+// interner maps strings to small integers and back.
+type interner struct {
+	byStr map[string]uint32
+	strs  []string
+}
+
+func (in *interner) id(s string) uint32 {
+	if i, ok := in.byStr[s]; ok {
+		return i
+	}
+	if in.byStr == nil {
+		in.byStr = map[string]uint32{}
+	}
+	i := uint32(len(in.strs))
+	in.byStr[s] = i
+	in.strs = append(in.strs, s)
+	return i
+}
+
+const noCategory = math.MaxUint8
+
+// Text fields that matching scores, with the weight of one occurrence
+// (titles 3, tags 2, as in Bleve's field boosts; descriptions are searched
+// but not matched: their boilerplate would blur relevance).
+const (
+	tfTitle = 3
+	tfTag   = 2
+)
+
+// BM25 parameters of the matching text relevance.
+const (
+	bm25K1 = 1.2
+	bm25B  = 0.75
+)
+
+// vocab holds the fixed vocabularies as indexes.
+type vocab struct {
+	cats     []string
+	catIdx   map[string]uint8
+	certs    []string
+	certIdx  map[string]uint8
+	analyzer analysis.Analyzer
+	simplify func(string) string
+}
+
+func newVocab(a analysis.Analyzer, simplify func(string) string) *vocab {
+	v := &vocab{catIdx: map[string]uint8{}, certIdx: map[string]uint8{}, analyzer: a, simplify: simplify}
+	for i, c := range engine.Categories() {
+		v.cats = append(v.cats, c.Code)
+		v.catIdx[c.Code] = uint8(i)
+	}
+	for i, c := range engine.CertTypes() {
+		v.certs = append(v.certs, c.Code)
+		v.certIdx[c.Code] = uint8(i)
+	}
+	return v
+}
+
+// docText is a product's analysed matching text.
+type docText struct {
+	tokens []string
+	tf     []uint8
+	length float32
+	hash   uint64
+}
+
+// analyse tokenises the product's titles and tags (simplified as Bleve's
+// copy is) into boosted term frequencies.
+func (v *vocab) analyse(p *engine.Product) docText {
+	counts := map[string]int{}
+	var order []string
+	length := 0
+	h := fnv.New64a()
+	add := func(text string, w int) {
+		text = v.simplify(text)
+		_, _ = h.Write([]byte(text))
+		_, _ = h.Write([]byte{0, byte(w)})
+		for _, t := range v.analyzer.Analyze([]byte(text)) {
+			tok := string(t.Term)
+			if _, ok := counts[tok]; !ok {
+				order = append(order, tok)
+			}
+			counts[tok] += w
+			length += w
+		}
+	}
+	add(p.TitleZh, tfTitle)
+	add(p.TitleEn, tfTitle)
+	for _, t := range p.Tags {
+		add(t, tfTag)
+	}
+	d := docText{tokens: order, tf: make([]uint8, len(order)), length: float32(length), hash: h.Sum64()}
+	for i, tok := range order {
+		d.tf[i] = uint8(min(counts[tok], math.MaxUint8))
+	}
+	return d
+}
+
+// rowOf builds p's attributes; certificates go to c.certs.
+func (c *catalog) rowOf(v *vocab, p *engine.Product) row {
+	r := row{price: p.PriceCNY, live: p.LivePriceCNY, commission: p.CommissionRate, stock: p.Stock,
+		org: c.orgs.id(p.OrgID), ship: c.places.id(p.ShipFrom), prov: c.places.id(p.ProvinceCode),
+		lead: int32(p.LeadTimeDays), shelf: int32(p.ShelfLifeDays),
+		approved: p.ReviewStatus == engine.ReviewApproved, coldChain: p.ColdChain, cat: noCategory}
+	if i, ok := v.catIdx[p.Category]; ok {
+		r.cat = i
+	}
+	for _, m := range p.AvailableMonths {
+		if m >= 1 && m <= 12 {
+			r.months |= 1 << (m - 1)
+		}
+	}
+	r.certOff = uint32(len(c.certs))
+	for _, ct := range p.Certifications {
+		i, ok := v.certIdx[ct.Type]
+		if !ok || r.certN == math.MaxUint8 {
+			continue
+		}
+		var exp int64
+		if !ct.ExpiresAt.IsZero() {
+			exp = ct.ExpiresAt.UnixNano()
+		}
+		c.certs = append(c.certs, certCol{typ: i, exp: exp})
+		r.certN++
+	}
+	return r
+}
+
+// put adds or replaces product p (its ID set) written at seq.
+func (c *catalog) put(v *vocab, p *engine.Product, seq int64, text docText) {
+	if c.byID == nil {
+		c.byID = map[string]uint32{}
+		c.post = map[string]*postings{}
+	}
+	if d, ok := c.byID[p.ID]; ok {
+		if c.textHash[d] == text.hash { // same text: in place
+			prev, end := c.rows[d], len(c.certs)
+			r := c.rowOf(v, p)
+			if r.certN <= prev.certN { // reuse the certificates' old slot
+				copy(c.certs[prev.certOff:], c.certs[end:])
+				c.certs = c.certs[:end]
+				r.certOff = prev.certOff
+			}
+			c.rows[d], c.seqs[d] = r, seq
+			return
+		}
+		c.kill(d)
+	}
+	d := uint32(len(c.ids))
+	c.ids = append(c.ids, p.ID)
+	c.seqs = append(c.seqs, seq)
+	c.rows = append(c.rows, c.rowOf(v, p))
+	c.docLen = append(c.docLen, text.length)
+	c.textHash = append(c.textHash, text.hash)
+	c.lenSum += float64(text.length)
+	c.byID[p.ID] = d
+	for i, tok := range text.tokens {
+		pl := c.post[tok]
+		if pl == nil {
+			pl = &postings{}
+			c.post[tok] = pl
+		}
+		pl.docs = append(pl.docs, d)
+		pl.tf = append(pl.tf, text.tf[i])
+	}
+}
+
+// remove drops product id.
+func (c *catalog) remove(id string) {
+	if d, ok := c.byID[id]; ok {
+		c.kill(d)
+	}
+}
+
+func (c *catalog) kill(d uint32) {
+	delete(c.byID, c.ids[d])
+	c.ids[d] = ""
+	c.lenSum -= float64(c.docLen[d])
+	c.docLen[d] = 0
+	c.dead++
+}
+
+// live returns the number of live products.
+func (c *catalog) live() int { return len(c.byID) }
+
+// needsCompaction reports whether dead slots are a quarter of all slots.
+func (c *catalog) needsCompaction() bool {
+	return c.dead > 1024 && c.dead*4 > len(c.ids)
+}
+
+// compact renumbers the live products densely, dropping dead slots from the
+// columns and the postings.
+func (c *catalog) compact() {
+	remap := make([]uint32, len(c.ids))
+	n := uint32(0)
+	for d, id := range c.ids {
+		if id == "" {
+			remap[d] = math.MaxUint32
+			continue
+		}
+		remap[d] = n
+		c.ids[n], c.seqs[n], c.docLen[n], c.textHash[n] = id, c.seqs[d], c.docLen[d], c.textHash[d]
+		r := c.rows[d]
+		c.rows[n] = r
+		c.byID[id] = n
+		n++
+	}
+	c.ids, c.seqs, c.rows = c.ids[:n:n], c.seqs[:n:n], c.rows[:n:n]
+	c.docLen, c.textHash = c.docLen[:n:n], c.textHash[:n:n]
+	certs := make([]certCol, 0, len(c.certs))
+	for i := range c.rows {
+		r := &c.rows[i]
+		off := uint32(len(certs))
+		certs = append(certs, c.certs[r.certOff:r.certOff+uint32(r.certN)]...)
+		r.certOff = off
+	}
+	c.certs = certs
+	for tok, pl := range c.post {
+		k := 0
+		for i, d := range pl.docs {
+			if nd := remap[d]; nd != math.MaxUint32 {
+				pl.docs[k], pl.tf[k] = nd, pl.tf[i]
+				k++
+			}
+		}
+		if k == 0 {
+			delete(c.post, tok)
+			continue
+		}
+		pl.docs, pl.tf = slices.Clip(pl.docs[:k]), slices.Clip(pl.tf[:k])
+	}
+	c.dead = 0
+}
+
+// product fills p (reusing its slices) with what matching reads of docnum d.
+func (c *catalog) product(v *vocab, d uint32, p *engine.Product) {
+	r := &c.rows[d]
+	certs, months := p.Certifications[:0], p.AvailableMonths[:0]
+	*p = engine.Product{ID: c.ids[d], OrgID: c.orgs.strs[r.org], PriceCNY: r.price, LivePriceCNY: r.live,
+		CommissionRate: r.commission, Stock: r.stock, LeadTimeDays: int(r.lead), ShelfLifeDays: int(r.shelf),
+		ShipFrom: c.places.strs[r.ship], ProvinceCode: c.places.strs[r.prov], ColdChain: r.coldChain,
+		ReviewStatus: engine.ReviewPending}
+	if r.approved {
+		p.ReviewStatus = engine.ReviewApproved
+	}
+	if r.cat != noCategory {
+		p.Category = v.cats[r.cat]
+	}
+	for m := 1; m <= 12; m++ {
+		if r.months&(1<<(m-1)) != 0 {
+			months = append(months, m)
+		}
+	}
+	for _, ct := range c.certs[r.certOff : r.certOff+uint32(r.certN)] {
+		cert := engine.Certification{Type: v.certs[ct.typ]}
+		if ct.exp != 0 {
+			cert.ExpiresAt = time.Unix(0, ct.exp).UTC()
+		}
+		certs = append(certs, cert)
+	}
+	if len(months) > 0 {
+		p.AvailableMonths = months
+	}
+	if len(certs) > 0 {
+		p.Certifications = certs
+	}
+}
+
+// scorer of the matching text relevance: for each query term the best of
+// its alternatives counts (an alternative matches a document holding all of
+// its tokens and scores its boost times the sum of its tokens' BM25
+// weights, with boosted term frequencies and lengths); the terms' scores
+// add up and the sum is scaled by the share of the terms matched, so that
+// a document matching more of the keywords ranks higher (as Lucene's coord
+// did). A document matches when some term does.
+type textScorer struct {
+	acc, term []float32 // by docnum
+	hits      []uint8   // by docnum: terms matched
+	touched   []uint32  // docnums with acc > 0
+	termTouch []uint32
+}
+
+// score fills ts.acc for plan and lists the matching docnums in ts.touched.
+func (c *catalog) score(ts *textScorer, plan [][]textAlt) {
+	n := len(c.ids)
+	if cap(ts.acc) < n {
+		ts.acc, ts.term, ts.hits = make([]float32, n), make([]float32, n), make([]uint8, n)
+	}
+	ts.acc, ts.term, ts.hits = ts.acc[:n], ts.term[:n], ts.hits[:n]
+	ts.touched, ts.termTouch = ts.touched[:0], ts.termTouch[:0]
+	live := float64(c.live())
+	if live == 0 {
+		return
+	}
+	avg := c.lenSum / live
+	idf := func(pl *postings) float64 {
+		// Dead slots are counted too (close enough between compactions),
+		// but never beyond the live count: idf stays positive.
+		df := min(float64(len(pl.docs)), live)
+		return math.Log(1 + (live-df+0.5)/(df+0.5))
+	}
+	weight := func(tf uint8, d uint32, idf float64) float32 {
+		f := float64(tf)
+		norm := bm25K1 * (1 - bm25B + bm25B*float64(c.docLen[d])/avg)
+		return float32(idf * f * (bm25K1 + 1) / (f + norm))
+	}
+	for _, alts := range plan {
+		for _, a := range alts {
+			lists := make([]*postings, 0, len(a.tokens))
+			for _, tok := range a.tokens {
+				pl := c.post[tok]
+				if pl == nil {
+					lists = nil
+					break
+				}
+				lists = append(lists, pl)
+			}
+			if len(lists) == 0 {
+				continue
+			}
+			idfs := make([]float64, len(lists))
+			for i, pl := range lists {
+				idfs[i] = idf(pl)
+			}
+			boost := float32(a.boost)
+			if len(lists) == 1 {
+				pl := lists[0]
+				for i, d := range pl.docs {
+					if c.ids[d] == "" {
+						continue
+					}
+					s := boost * weight(pl.tf[i], d, idfs[0])
+					if ts.term[d] == 0 {
+						ts.termTouch = append(ts.termTouch, d)
+					}
+					ts.term[d] = max(ts.term[d], s)
+				}
+				continue
+			}
+			// Conjunction: walk the shortest list, find d in the others.
+			slices.SortFunc(lists, func(x, y *postings) int { return len(x.docs) - len(y.docs) })
+			pos := make([]int, len(lists))
+		next:
+			for i, d := range lists[0].docs {
+				if c.ids[d] == "" {
+					continue
+				}
+				s := weight(lists[0].tf[i], d, idf(lists[0]))
+				for j := 1; j < len(lists); j++ {
+					pl := lists[j]
+					k, found := slices.BinarySearch(pl.docs[pos[j]:], d)
+					pos[j] += k
+					if !found {
+						continue next
+					}
+					s += weight(pl.tf[pos[j]], d, idf(pl))
+				}
+				s *= boost
+				if ts.term[d] == 0 {
+					ts.termTouch = append(ts.termTouch, d)
+				}
+				ts.term[d] = max(ts.term[d], s)
+			}
+		}
+		for _, d := range ts.termTouch {
+			if ts.acc[d] == 0 {
+				ts.touched = append(ts.touched, d)
+			}
+			ts.acc[d] += ts.term[d]
+			ts.hits[d] = min(ts.hits[d]+1, math.MaxUint8)
+			ts.term[d] = 0
+		}
+		ts.termTouch = ts.termTouch[:0]
+	}
+	if terms := float32(len(plan)); terms > 1 {
+		for _, d := range ts.touched {
+			ts.acc[d] *= float32(ts.hits[d]) / terms
+		}
+	}
+}
+
+// reset zeroes what score wrote.
+func (ts *textScorer) reset() {
+	for _, d := range ts.touched {
+		ts.acc[d], ts.hits[d] = 0, 0
+	}
+	ts.touched = ts.touched[:0]
+}

@@ -1,0 +1,239 @@
+package indexer
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/livematch/livematch/engine"
+	"github.com/livematch/livematch/fixtures"
+)
+
+// streamed is what MatchEach handed out: each product (a copy) and its text
+// relevance, by id.
+type streamed struct {
+	stats MatchStats
+	prods map[string]*engine.Product
+	text  map[string]float64
+}
+
+func matchEach(t *testing.T, x *Index, q MatchQuery) streamed {
+	t.Helper()
+	s := streamed{prods: map[string]*engine.Product{}, text: map[string]float64{}}
+	began := 0
+	st, err := x.MatchEach(context.Background(), q, func(float64) func(*engine.Product, float64) {
+		began++
+		return func(p *engine.Product, text float64) {
+			if _, dup := s.prods[p.ID]; dup {
+				t.Fatalf("%s handed out twice", p.ID)
+			}
+			s.prods[p.ID], s.text[p.ID] = cloneProduct(p), text
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if began != 1 {
+		t.Fatalf("begin called %d times", began)
+	}
+	s.stats = st
+	return s
+}
+
+// catalogueFixture is a generated catalogue with ids and approved suppliers.
+func catalogueFixture(t *testing.T, n int) ([]*engine.Product, map[string]*engine.Org) {
+	t.Helper()
+	regions, err := fixtures.LoadRegions(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := fixtures.Generate(7, 20, n, regions)
+	orgs := map[string]*engine.Org{}
+	for i := range cat.Orgs {
+		o := &cat.Orgs[i]
+		o.ID, o.Status = fmt.Sprintf("org_%02d", i), engine.OrgApproved
+		orgs[o.ID] = o
+	}
+	ps := make([]*engine.Product, len(cat.Products))
+	for i, cp := range cat.Products {
+		p := cp.Product
+		p.ID, p.OrgID = fmt.Sprintf("prd_%04d", i), cat.Orgs[cp.OrgIndex].ID
+		ps[i] = &p
+	}
+	return ps, orgs
+}
+
+// The in-memory catalogue must hand out exactly the products whose index
+// gates pass, each carrying every field matching reads: the engine must
+// score the streamed copy exactly as it scores the full product, and gate
+// it alike. Updates in place, text changes, deletes and a compaction in
+// between must leave no trace.
+func TestMatchEachAgreesWithEngine(t *testing.T) {
+	ps, orgs := catalogueFixture(t, 1500)
+	now := fixedNow()
+	x := mustOpen(t, testConfig(t, ""), defaultOptions())
+	apply(t, x, 0, changesFor(ps)...)
+
+	// Churn: stock updates (in place), retitled products (new slots),
+	// deletes; then compact. The final state is in `final`.
+	rng := rand.New(rand.NewPCG(3, 4))
+	final := map[string]*engine.Product{}
+	for _, p := range ps {
+		final[p.ID] = p
+	}
+	seq := int64(len(ps))
+	for i := range 1200 {
+		p := cloneProduct(ps[rng.IntN(len(ps))])
+		seq++
+		switch i % 3 {
+		case 0:
+			p.Stock = int64(rng.IntN(3000))
+			p.Certifications = p.Certifications[:min(len(p.Certifications), rng.IntN(3))]
+		case 1:
+			p.TitleZh += " 新款"
+			p.Tags = append(p.Tags, "新品")
+		case 2:
+			apply(t, x, 0, Change{Seq: seq, ID: p.ID, Deleted: true})
+			delete(final, p.ID)
+			continue
+		}
+		if _, gone := final[p.ID]; !gone {
+			continue // deleted earlier: leave it deleted
+		}
+		apply(t, x, 0, Change{Seq: seq, ID: p.ID, Product: p})
+		final[p.ID] = p
+	}
+	x.mu.Lock()
+	dead := x.cat.dead
+	x.cat.compact()
+	x.mu.Unlock()
+	if dead == 0 {
+		t.Fatal("the churn left no dead slots to compact")
+	}
+
+	price := func(v float64) *float64 { return &v }
+	gateReasons := map[string]bool{}
+	for _, r := range indexGateReasons {
+		gateReasons[r] = true
+	}
+	for _, q := range []MatchQuery{
+		{},
+		{Categories: []string{"fresh_fruit"}},
+		{Keywords: "猕猴桃"},
+		{Keywords: "kiwi 猕猴桃", Categories: []string{"fresh_fruit"}, MinStock: 500},
+		{Keywords: "茶", PriceMax: price(200), MinCommission: 0.1},
+		{Keywords: "新款", PriceMin: price(30), PriceMax: price(300)},
+		{Keywords: "orange 橙子", RequiredCerts: []string{"green_food"}, CertsAt: now.AddDate(0, 6, 0)},
+		{Categories: []string{"tea", "snacks"}, RequiredCerts: []string{"organic"}, CertsAt: now},
+		{Keywords: "no such word at all"},
+	} {
+		t.Run(fmt.Sprintf("%+v", q.Keywords+"|"+strings.Join(q.Categories, ",")), func(t *testing.T) {
+			got := matchEach(t, x, q)
+			profile := &engine.DemandProfile{Keywords: q.Keywords, Categories: q.Categories, PriceMin: q.PriceMin,
+				PriceMax: q.PriceMax, MinCommissionRate: q.MinCommission, MinStock: q.MinStock, RequiredCerts: q.RequiredCerts,
+				PreferredCerts: []string{"organic", "green_food"}, AudienceRegions: []string{"310000"}}
+			if !q.CertsAt.IsZero() {
+				profile.StreamDate = q.CertsAt
+			}
+			params := engine.MatchParams{Now: now, TextMax: got.stats.TextMax}
+			want := map[string]bool{}
+			excluded := map[string]int{}
+			for id, p := range final {
+				// The index's gates pass when the engine's first failing
+				// gate (if any) is one the index does not evaluate.
+				reason := engine.Gate(profile, engine.Candidate{Product: p, Supplier: orgs[p.OrgID]}, now)
+				text, matched, err := x.TextScore(context.Background(), q.Keywords, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !matched {
+					continue
+				}
+				if gateReasons[reason] {
+					excluded[reason]++
+					continue
+				}
+				want[id] = true
+				c, ok := got.prods[id]
+				if !ok {
+					t.Fatalf("%s passes the index's gates but was not handed out", id)
+				}
+				if got.text[id] != text {
+					t.Errorf("%s: text %v streamed, %v from TextScore", id, got.text[id], text)
+				}
+				full := engine.Score(profile, engine.Candidate{Product: p, Supplier: orgs[p.OrgID], Text: text}, params)
+				slim := engine.Score(profile, engine.Candidate{Product: c, Supplier: orgs[p.OrgID], Text: text}, params)
+				full.Product, slim.Product = nil, nil
+				if !reflect.DeepEqual(full, slim) {
+					t.Fatalf("%s: the streamed copy scores differently:\n full %+v\n slim %+v", id, full, slim)
+				}
+				if g := engine.Gate(profile, engine.Candidate{Product: c, Supplier: orgs[p.OrgID]}, now); g != reason {
+					t.Fatalf("%s: gate %q on the streamed copy, %q on the product", id, g, reason)
+				}
+			}
+			if len(got.prods) != len(want) || got.stats.Total != uint64(len(want)) {
+				t.Fatalf("handed out %d (total %d), want %d", len(got.prods), got.stats.Total, len(want))
+			}
+			if !maps.Equal(got.stats.Excluded, excluded) {
+				t.Errorf("excluded %v, want %v", got.stats.Excluded, excluded)
+			}
+			if q.Keywords == "no such word at all" && len(got.prods) != 0 {
+				t.Errorf("%d products match nonsense", len(got.prods))
+			}
+			if q.Keywords == "" && len(q.Categories) == 0 && len(got.prods) < len(final)/2 {
+				t.Errorf("only %d of %d products without keywords or categories", len(got.prods), len(final))
+			}
+		})
+	}
+
+	// A fresh index of the final state streams the same.
+	y := mustOpen(t, testConfig(t, ""), defaultOptions())
+	var cs []Change
+	ids := slices.Sorted(maps.Keys(final))
+	for i, id := range ids {
+		cs = append(cs, Change{Seq: int64(i + 1), ID: id, Product: final[id]})
+	}
+	apply(t, y, 0, cs...)
+	for _, q := range []MatchQuery{{}, {Keywords: "猕猴桃 新款"}, {Keywords: "茶", Categories: []string{"tea"}}} {
+		a, b := matchEach(t, x, q), matchEach(t, y, q)
+		if !maps.EqualFunc(a.prods, b.prods, func(p, q *engine.Product) bool { return reflect.DeepEqual(p, q) }) {
+			t.Errorf("%q: churned and fresh indexes hand out different products", q.Keywords)
+		}
+		for id, v := range a.text {
+			if d := v - b.text[id]; d > 1e-4*v || d < -1e-4*v {
+				t.Errorf("%q %s: text %v churned, %v fresh", q.Keywords, id, v, b.text[id])
+			}
+		}
+	}
+}
+
+// Matching text: more matching keywords rank higher, and a one-character
+// keyword finds every title or tag holding it.
+func TestMatchTextRelevance(t *testing.T) {
+	x := mustOpen(t, testConfig(t, ""), defaultOptions())
+	mk := func(id, title string, tags ...string) Change {
+		return Change{ID: id, Product: &engine.Product{ID: id, OrgID: "o", TitleZh: title, Category: "tea", PriceCNY: 10,
+			Stock: 5, ReviewStatus: engine.ReviewApproved, Tags: tags}}
+	}
+	cs := []Change{mk("both", "勐海 红茶"), mk("one", "勐海 普洱"), mk("tag", "普洱", "红茶"), mk("none", "白茶")}
+	for i := range cs {
+		cs[i].Seq = int64(i + 1)
+	}
+	apply(t, x, 0, cs...)
+	got := matchEach(t, x, MatchQuery{Keywords: "红茶 勐海"})
+	if got.text["both"] <= got.text["one"] || got.text["both"] <= got.text["tag"] || got.stats.TextMax != got.text["both"] {
+		t.Errorf("text %v, max %v: the product matching both keywords must lead", got.text, got.stats.TextMax)
+	}
+	if _, ok := got.prods["none"]; ok || got.text["one"] == 0 || got.text["tag"] == 0 {
+		t.Errorf("matched %v", slices.Sorted(maps.Keys(got.prods)))
+	}
+	got = matchEach(t, x, MatchQuery{Keywords: "茶"})
+	if ids := slices.Sorted(maps.Keys(got.prods)); !slices.Equal(ids, []string{"both", "none", "tag"}) {
+		t.Errorf("茶 matched %v, want every product with 茶 in its title or tags", ids)
+	}
+}

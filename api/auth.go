@@ -90,6 +90,13 @@ func (s *Server) authenticate(c *gin.Context) {
 		return
 	}
 	want := keyRecord("", key)
+	if orgID, ok := s.keys.get(want); ok {
+		if org, err := s.orgs.get(c.Request.Context(), orgID); err == nil && org != nil {
+			c.Set(callerKey, org)
+			c.Next()
+			return
+		}
+	}
 	rec, org, err := s.store.KeyByID(c.Request.Context(), want.ID)
 	if engine.IsKind(err, engine.KindNotFound) || (err == nil && subtle.ConstantTimeCompare(rec.Hash, want.Hash) != 1) {
 		s.fail(c, engine.Errorf(engine.KindUnauthenticated, op, "the API key is not valid"))
@@ -99,8 +106,64 @@ func (s *Server) authenticate(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	s.keys.put(rec)
 	c.Set(callerKey, org)
 	c.Next()
+}
+
+// keyCache remembers keys verified against the database for a short time,
+// so that most requests authenticate without a database read (the caller's
+// org then comes from the in-memory org directory). Rotating a key through
+// this process drops its org's entries at once; another replica's rotation
+// takes effect here within the time to live.
+type keyCache struct {
+	ttl time.Duration
+	now func() time.Time
+
+	mu sync.Mutex
+	m  map[string]cachedKey // by key id
+}
+
+type cachedKey struct {
+	hash  []byte
+	orgID string
+	until time.Time
+}
+
+func newKeyCache(ttl time.Duration, now func() time.Time) *keyCache {
+	return &keyCache{ttl: ttl, now: now, m: map[string]cachedKey{}}
+}
+
+// get returns the org of a key that was verified less than ttl ago.
+func (k *keyCache) get(want store.KeyRecord) (string, bool) {
+	k.mu.Lock()
+	e, ok := k.m[want.ID]
+	k.mu.Unlock()
+	if !ok || !k.now().Before(e.until) || subtle.ConstantTimeCompare(e.hash, want.Hash) != 1 {
+		return "", false
+	}
+	return e.orgID, true
+}
+
+// put remembers a verified key.
+func (k *keyCache) put(rec store.KeyRecord) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.m) >= 100000 { // bounded: start over rather than grow
+		k.m = map[string]cachedKey{}
+	}
+	k.m[rec.ID] = cachedKey{hash: rec.Hash, orgID: rec.OrgID, until: k.now().Add(k.ttl)}
+}
+
+// dropOrg forgets every key of an org.
+func (k *keyCache) dropOrg(orgID string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for id, e := range k.m {
+		if e.orgID == orgID {
+			delete(k.m, id)
+		}
+	}
 }
 
 // caller returns the authenticated org.

@@ -125,6 +125,7 @@ func (s *Server) rotateKey(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	key, err := IssueKey(ctx, s.store, o.ID)
+	s.keys.dropOrg(o.ID) // the old key stops working here at once, even if the rotation failed midway
 	if err != nil {
 		s.fail(c, err)
 		return

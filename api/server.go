@@ -72,6 +72,10 @@ type Config struct {
 	MaxBulkBytes int64
 	// RequestTimeout bounds each request's work (default 10s).
 	RequestTimeout time.Duration
+	// KeyCacheTTL is how long a verified API key is trusted without
+	// reading the database again (default 10s; a rotation through this
+	// server takes effect at once).
+	KeyCacheTTL time.Duration
 	// QueryTimeout bounds the index and engine work of one search or match
 	// (default 5s); a query that runs out answers 503 with Retry-After.
 	QueryTimeout time.Duration
@@ -93,6 +97,7 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	limiter *limiter
+	keys    *keyCache
 	orgs    *orgCache
 	hosts   *indexer.HostIndex
 	zones   *zoneCache
@@ -117,6 +122,9 @@ func New(cfg Config) *Server {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 10 * time.Second
 	}
+	if cfg.KeyCacheTTL <= 0 {
+		cfg.KeyCacheTTL = 10 * time.Second
+	}
 	if cfg.QueryTimeout <= 0 {
 		cfg.QueryTimeout = 5 * time.Second
 	}
@@ -131,6 +139,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, index: cfg.Index, regions: cfg.Regions, log: cfg.Logger, now: cfg.Now,
 		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Now), orgs: newOrgCache(cfg.Store),
+		keys:  newKeyCache(cfg.KeyCacheTTL, cfg.Now),
 		hosts: cfg.Hosts, zones: &zoneCache{zones: map[string]*time.Location{}}}
 	if s.hosts == nil {
 		s.hosts, _ = indexer.NewHostIndex(nil) // an empty, in-memory index never fails

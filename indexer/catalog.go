@@ -24,7 +24,7 @@ type catalog struct {
 	ids   []string // docnum → product id; "" for a dead slot
 	seqs  []int64  // docnum → change-feed seq of the product's last write
 	rows  []row
-	certs []certCol // rows[d].certOff… hold d's certificates
+	certs []certCol // rows[d].CertOff… hold d's certificates
 	byID  map[string]uint32
 
 	orgs   interner // OrgID
@@ -39,29 +39,29 @@ type catalog struct {
 
 // row is one product's matching attributes.
 type row struct {
-	price, live, commission float64
-	stock                   int64
-	org, ship, prov         uint32
-	certOff                 uint32
-	lead, shelf             int32
-	months                  uint16 // bit m-1: available in month m; 0: all year
-	certN                   uint8
-	cat                     uint8 // index in engine.Categories(); noCategory if unknown
-	approved, coldChain     bool
+	Price, Live, Commission float64
+	Stock                   int64
+	Org, Ship, Prov         uint32
+	CertOff                 uint32
+	Lead, Shelf             int32
+	Months                  uint16 // bit m-1: available in month m; 0: all year
+	CertN                   uint8
+	Cat                     uint8 // index in engine.Categories(); noCategory if unknown
+	Approved, ColdChain     bool
 }
 
 // certCol is one certificate: its type (index in engine.CertTypes()) and
 // expiry in Unix nanoseconds (0: never expires).
 type certCol struct {
-	typ uint8
-	exp int64
+	Typ uint8
+	Exp int64
 }
 
 // postings lists the docnums whose text holds a token, ascending, with the
 // token's boosted frequency in each.
 type postings struct {
-	docs []uint32
-	tf   []uint8
+	Docs []uint32
+	TF   []uint8
 }
 
 // interner maps strings to small integers and back.
@@ -164,30 +164,30 @@ func (v *vocab) analyse(p *engine.Product) docText {
 
 // rowOf builds p's attributes; certificates go to c.certs.
 func (c *catalog) rowOf(v *vocab, p *engine.Product) row {
-	r := row{price: p.PriceCNY, live: p.LivePriceCNY, commission: p.CommissionRate, stock: p.Stock,
-		org: c.orgs.id(p.OrgID), ship: c.places.id(p.ShipFrom), prov: c.places.id(p.ProvinceCode),
-		lead: int32(p.LeadTimeDays), shelf: int32(p.ShelfLifeDays),
-		approved: p.ReviewStatus == engine.ReviewApproved, coldChain: p.ColdChain, cat: noCategory}
+	r := row{Price: p.PriceCNY, Live: p.LivePriceCNY, Commission: p.CommissionRate, Stock: p.Stock,
+		Org: c.orgs.id(p.OrgID), Ship: c.places.id(p.ShipFrom), Prov: c.places.id(p.ProvinceCode),
+		Lead: int32(p.LeadTimeDays), Shelf: int32(p.ShelfLifeDays),
+		Approved: p.ReviewStatus == engine.ReviewApproved, ColdChain: p.ColdChain, Cat: noCategory}
 	if i, ok := v.catIdx[p.Category]; ok {
-		r.cat = i
+		r.Cat = i
 	}
 	for _, m := range p.AvailableMonths {
 		if m >= 1 && m <= 12 {
-			r.months |= 1 << (m - 1)
+			r.Months |= 1 << (m - 1)
 		}
 	}
-	r.certOff = uint32(len(c.certs))
+	r.CertOff = uint32(len(c.certs))
 	for _, ct := range p.Certifications {
 		i, ok := v.certIdx[ct.Type]
-		if !ok || r.certN == math.MaxUint8 {
+		if !ok || r.CertN == math.MaxUint8 {
 			continue
 		}
 		var exp int64
 		if !ct.ExpiresAt.IsZero() {
 			exp = ct.ExpiresAt.UnixNano()
 		}
-		c.certs = append(c.certs, certCol{typ: i, exp: exp})
-		r.certN++
+		c.certs = append(c.certs, certCol{Typ: i, Exp: exp})
+		r.CertN++
 	}
 	return r
 }
@@ -202,10 +202,10 @@ func (c *catalog) put(v *vocab, p *engine.Product, seq int64, text docText) {
 		if c.textHash[d] == text.hash { // same text: in place
 			prev, end := c.rows[d], len(c.certs)
 			r := c.rowOf(v, p)
-			if r.certN <= prev.certN { // reuse the certificates' old slot
-				copy(c.certs[prev.certOff:], c.certs[end:])
+			if r.CertN <= prev.CertN { // reuse the certificates' old slot
+				copy(c.certs[prev.CertOff:], c.certs[end:])
 				c.certs = c.certs[:end]
-				r.certOff = prev.certOff
+				r.CertOff = prev.CertOff
 			}
 			c.rows[d], c.seqs[d] = r, seq
 			return
@@ -226,8 +226,8 @@ func (c *catalog) put(v *vocab, p *engine.Product, seq int64, text docText) {
 			pl = &postings{}
 			c.post[tok] = pl
 		}
-		pl.docs = append(pl.docs, d)
-		pl.tf = append(pl.tf, text.tf[i])
+		pl.Docs = append(pl.Docs, d)
+		pl.TF = append(pl.TF, text.tf[i])
 	}
 }
 
@@ -277,15 +277,15 @@ func (c *catalog) compact() {
 	for i := range c.rows {
 		r := &c.rows[i]
 		off := uint32(len(certs))
-		certs = append(certs, c.certs[r.certOff:r.certOff+uint32(r.certN)]...)
-		r.certOff = off
+		certs = append(certs, c.certs[r.CertOff:r.CertOff+uint32(r.CertN)]...)
+		r.CertOff = off
 	}
 	c.certs = certs
 	for tok, pl := range c.post {
 		k := 0
-		for i, d := range pl.docs {
+		for i, d := range pl.Docs {
 			if nd := remap[d]; nd != math.MaxUint32 {
-				pl.docs[k], pl.tf[k] = nd, pl.tf[i]
+				pl.Docs[k], pl.TF[k] = nd, pl.TF[i]
 				k++
 			}
 		}
@@ -293,7 +293,7 @@ func (c *catalog) compact() {
 			delete(c.post, tok)
 			continue
 		}
-		pl.docs, pl.tf = slices.Clip(pl.docs[:k]), slices.Clip(pl.tf[:k])
+		pl.Docs, pl.TF = slices.Clip(pl.Docs[:k]), slices.Clip(pl.TF[:k])
 	}
 	c.dead = 0
 }
@@ -302,25 +302,25 @@ func (c *catalog) compact() {
 func (c *catalog) product(v *vocab, d uint32, p *engine.Product) {
 	r := &c.rows[d]
 	certs, months := p.Certifications[:0], p.AvailableMonths[:0]
-	*p = engine.Product{ID: c.ids[d], OrgID: c.orgs.strs[r.org], PriceCNY: r.price, LivePriceCNY: r.live,
-		CommissionRate: r.commission, Stock: r.stock, LeadTimeDays: int(r.lead), ShelfLifeDays: int(r.shelf),
-		ShipFrom: c.places.strs[r.ship], ProvinceCode: c.places.strs[r.prov], ColdChain: r.coldChain,
+	*p = engine.Product{ID: c.ids[d], OrgID: c.orgs.strs[r.Org], PriceCNY: r.Price, LivePriceCNY: r.Live,
+		CommissionRate: r.Commission, Stock: r.Stock, LeadTimeDays: int(r.Lead), ShelfLifeDays: int(r.Shelf),
+		ShipFrom: c.places.strs[r.Ship], ProvinceCode: c.places.strs[r.Prov], ColdChain: r.ColdChain,
 		ReviewStatus: engine.ReviewPending}
-	if r.approved {
+	if r.Approved {
 		p.ReviewStatus = engine.ReviewApproved
 	}
-	if r.cat != noCategory {
-		p.Category = v.cats[r.cat]
+	if r.Cat != noCategory {
+		p.Category = v.cats[r.Cat]
 	}
 	for m := 1; m <= 12; m++ {
-		if r.months&(1<<(m-1)) != 0 {
+		if r.Months&(1<<(m-1)) != 0 {
 			months = append(months, m)
 		}
 	}
-	for _, ct := range c.certs[r.certOff : r.certOff+uint32(r.certN)] {
-		cert := engine.Certification{Type: v.certs[ct.typ]}
-		if ct.exp != 0 {
-			cert.ExpiresAt = time.Unix(0, ct.exp).UTC()
+	for _, ct := range c.certs[r.CertOff : r.CertOff+uint32(r.CertN)] {
+		cert := engine.Certification{Type: v.certs[ct.Typ]}
+		if ct.Exp != 0 {
+			cert.ExpiresAt = time.Unix(0, ct.Exp).UTC()
 		}
 		certs = append(certs, cert)
 	}
@@ -362,7 +362,7 @@ func (c *catalog) score(ts *textScorer, plan [][]textAlt) {
 	idf := func(pl *postings) float64 {
 		// Dead slots are counted too (close enough between compactions),
 		// but never beyond the live count: idf stays positive.
-		df := min(float64(len(pl.docs)), live)
+		df := min(float64(len(pl.Docs)), live)
 		return math.Log(1 + (live-df+0.5)/(df+0.5))
 	}
 	weight := func(tf uint8, d uint32, idf float64) float32 {
@@ -391,11 +391,11 @@ func (c *catalog) score(ts *textScorer, plan [][]textAlt) {
 			boost := float32(a.boost)
 			if len(lists) == 1 {
 				pl := lists[0]
-				for i, d := range pl.docs {
+				for i, d := range pl.Docs {
 					if c.ids[d] == "" {
 						continue
 					}
-					s := boost * weight(pl.tf[i], d, idfs[0])
+					s := boost * weight(pl.TF[i], d, idfs[0])
 					if ts.term[d] == 0 {
 						ts.termTouch = append(ts.termTouch, d)
 					}
@@ -404,22 +404,22 @@ func (c *catalog) score(ts *textScorer, plan [][]textAlt) {
 				continue
 			}
 			// Conjunction: walk the shortest list, find d in the others.
-			slices.SortFunc(lists, func(x, y *postings) int { return len(x.docs) - len(y.docs) })
+			slices.SortFunc(lists, func(x, y *postings) int { return len(x.Docs) - len(y.Docs) })
 			pos := make([]int, len(lists))
 		next:
-			for i, d := range lists[0].docs {
+			for i, d := range lists[0].Docs {
 				if c.ids[d] == "" {
 					continue
 				}
-				s := weight(lists[0].tf[i], d, idf(lists[0]))
+				s := weight(lists[0].TF[i], d, idf(lists[0]))
 				for j := 1; j < len(lists); j++ {
 					pl := lists[j]
-					k, found := slices.BinarySearch(pl.docs[pos[j]:], d)
+					k, found := slices.BinarySearch(pl.Docs[pos[j]:], d)
 					pos[j] += k
 					if !found {
 						continue next
 					}
-					s += weight(pl.tf[pos[j]], d, idf(pl))
+					s += weight(pl.TF[pos[j]], d, idf(pl))
 				}
 				s *= boost
 				if ts.term[d] == 0 {

@@ -2,9 +2,12 @@ package indexer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -235,5 +238,86 @@ func TestMatchTextRelevance(t *testing.T) {
 	got = matchEach(t, x, MatchQuery{Keywords: "茶"})
 	if ids := slices.Sorted(maps.Keys(got.prods)); !slices.Equal(ids, []string{"both", "none", "tag"}) {
 		t.Errorf("茶 matched %v, want every product with 茶 in its title or tags", ids)
+	}
+}
+
+// A clean Close leaves a snapshot of the catalogue that the next Open uses
+// (and removes); a stale, damaged or missing snapshot falls back to reading
+// the stored records, with the same result.
+func TestCatalogueSnapshot(t *testing.T) {
+	ps, _ := catalogueFixture(t, 400)
+	dir := filepath.Join(t.TempDir(), "idx")
+	cfg := testConfig(t, dir)
+	x, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply(t, x, int64(len(ps)), changesFor(ps)...)
+	apply(t, x, 0, Change{Seq: int64(len(ps) + 1), ID: ps[0].ID, Deleted: true})
+	queries := []MatchQuery{{}, {Keywords: "猕猴桃 kiwi"}, {Keywords: "茶", Categories: []string{"tea"}, MinStock: 100}}
+	want := make([]streamed, len(queries))
+	for i, q := range queries {
+		want[i] = matchEach(t, x, q)
+	}
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	snap := filepath.Join(dir, snapshotFile)
+	if _, err := os.Stat(snap); err != nil {
+		t.Fatalf("no snapshot after Close: %v", err)
+	}
+	check := func(name string, damage func()) {
+		t.Run(name, func(t *testing.T) {
+			damage()
+			y, err := Open(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(snap); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the snapshot is still there after Open: %v", err)
+			}
+			for i, q := range queries {
+				got := matchEach(t, y, q)
+				if !reflect.DeepEqual(got, want[i]) {
+					t.Errorf("%q: %d products, want %d", q.Keywords, len(got.prods), len(want[i].prods))
+				}
+			}
+			if err := y.Close(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	check("snapshot", func() {})
+	check("no snapshot", func() { _ = os.Remove(snap) })
+	check("garbage", func() { _ = os.WriteFile(snap, []byte("not a snapshot"), 0o600) })
+
+	// A snapshot from an older state of this index (checkpoint behind) is
+	// not used: the product retitled since is found by its new title.
+	y, err := Open(cfg) // uses and removes the snapshot "garbage" left none of; writes one at Close
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := y.Close(); err != nil {
+		t.Fatal(err)
+	}
+	old, err := os.ReadFile(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if y, err = Open(cfg); err != nil {
+		t.Fatal(err)
+	}
+	p := cloneProduct(ps[1])
+	p.TitleZh = "陈旧快照测试"
+	apply(t, y, 0, Change{Seq: int64(len(ps) + 2), ID: p.ID, Product: p})
+	if err := y.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(snap, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	z := mustOpen(t, cfg, defaultOptions())
+	if _, ok, err := z.TextScore(context.Background(), "陈旧快照测试", p.ID); err != nil || !ok {
+		t.Fatalf("the retitled product is not found (stale snapshot used?): %v %v", ok, err)
 	}
 }

@@ -63,6 +63,7 @@ const (
 	keyCheckpoint = "lm:checkpoint"
 	keySchema     = "lm:schema"
 	keyTombstones = "lm:tombstones"
+	keySnapshot   = "lm:snapshot" // nonce of the valid catalogue snapshot
 )
 
 // Index is the product index with its in-memory catalogue. It is safe for
@@ -277,6 +278,17 @@ func (x *Index) load() (err error) {
 	}
 	x.tombCount.Store(int64(len(x.tombstones)))
 
+	// A clean Close left the catalogue in a snapshot: use it if it
+	// describes exactly this index.
+	if n, err := rd.DocCount(); err == nil && x.path != "" {
+		if ok, err := x.loadSnapshot(n); ok {
+			x.loadTime = time.Since(start)
+			return nil
+		} else if err != nil {
+			x.log.Warn("catalogue snapshot not used; reading the stored records", "err", err)
+		}
+	}
+
 	ids, err := rd.DocIDReaderAll()
 	if err != nil {
 		return err
@@ -392,6 +404,11 @@ func (x *Index) Close() error {
 	}
 	x.applyMu.Lock()
 	defer x.applyMu.Unlock()
+	if x.path != "" {
+		if err := x.saveSnapshot(); err != nil {
+			x.log.Warn("catalogue snapshot not written; the next start reads the stored records", "err", err)
+		}
+	}
 	if err := x.idx.Close(); err != nil {
 		return engine.Wrap(engine.KindInternal, "indexer.Close", "cannot close the index", err)
 	}

@@ -218,29 +218,29 @@ func (x *Index) gates(op string, q MatchQuery) (*gateSet, error) {
 // the engine's (engine.Gate), on the same values.
 func (g *gateSet) check(c *catalog, d uint32) int {
 	r := &c.rows[d]
-	if !r.approved {
+	if !r.Approved {
 		return igReview
 	}
-	if g.cats != nil && (r.cat == noCategory || !g.cats[r.cat]) {
+	if g.cats != nil && (r.Cat == noCategory || !g.cats[r.Cat]) {
 		return igCategory
 	}
-	price := r.price
-	if r.live > 0 {
-		price = r.live
+	price := r.Price
+	if r.Live > 0 {
+		price = r.Live
 	}
 	if g.hasLo && !(price >= g.lo) || g.hasHi && !(price <= g.hi) {
 		return igPrice
 	}
-	if !(r.commission >= g.minComm) {
+	if !(r.Commission >= g.minComm) {
 		return igCommission
 	}
-	if r.stock < g.minStock {
+	if r.Stock < g.minStock {
 		return igStock
 	}
 	for _, want := range g.certs {
 		ok := false
-		for _, ct := range c.certs[r.certOff : r.certOff+uint32(r.certN)] {
-			if ct.typ == want && (ct.exp == 0 || ct.exp > g.at) {
+		for _, ct := range c.certs[r.CertOff : r.CertOff+uint32(r.CertN)] {
+			if ct.Typ == want && (ct.Exp == 0 || ct.Exp > g.at) {
 				ok = true
 				break
 			}

@@ -1,0 +1,164 @@
+package indexer
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/gob"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// snapshotFile holds the catalogue as a clean Close left it, inside the
+// index directory. Open reads it instead of decoding and analysing every
+// stored record again, and removes it at once: after a crash there is no
+// snapshot and the catalogue is rebuilt from the stored records, which are
+// always right.
+const snapshotFile = "catalogue.snapshot"
+
+// snapshotSchema changes whenever the snapshot's layout or meaning does.
+const snapshotSchema = schemaVersion + "/catalogue1"
+
+// snapshot is the catalogue in a form gob can write.
+type snapshot struct {
+	Schema     string
+	Nonce      string // also in Bleve's internal storage while the snapshot is valid
+	Checkpoint int64
+	DocCount   uint64
+	IDs        []string
+	Seqs       []int64
+	Rows       []row
+	Certs      []certCol
+	Orgs       []string
+	Places     []string
+	Tokens     []string
+	Post       []postings // parallel to Tokens
+	DocLen     []float32
+	TextHash   []uint64
+}
+
+// saveSnapshot writes the (compacted) catalogue next to the index. The
+// caller holds applyMu, so nothing changes meanwhile.
+func (x *Index) saveSnapshot() error {
+	n, err := x.idx.DocCount()
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	x.cat.compact()
+	c := &x.cat
+	nonce := make([]byte, 16)
+	_, _ = rand.Read(nonce)
+	snap := snapshot{Schema: snapshotSchema, Nonce: hex.EncodeToString(nonce), Checkpoint: x.checkpoint.Load(), DocCount: n,
+		IDs: c.ids, Seqs: c.seqs, Rows: c.rows, Certs: c.certs, Orgs: c.orgs.strs, Places: c.places.strs,
+		DocLen: c.docLen, TextHash: c.textHash}
+	snap.Tokens = make([]string, 0, len(c.post))
+	snap.Post = make([]postings, 0, len(c.post))
+	for tok, pl := range c.post {
+		snap.Tokens = append(snap.Tokens, tok)
+		snap.Post = append(snap.Post, *pl)
+	}
+	x.mu.Unlock()
+	path := filepath.Join(x.path, snapshotFile)
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	err = gob.NewEncoder(w).Encode(&snap)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	// The snapshot counts only while the index holds its nonce; Open
+	// deletes both, so any later change of the index invalidates it.
+	return x.idx.SetInternal([]byte(keySnapshot), []byte(snap.Nonce))
+}
+
+// loadSnapshot restores the catalogue from the snapshot if there is one that
+// matches the index (same schema, checkpoint and document count), and
+// removes the file either way. It reports whether it restored.
+func (x *Index) loadSnapshot(docCount uint64) (bool, error) {
+	path := filepath.Join(x.path, snapshotFile)
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	nonce, _ := x.idx.GetInternal([]byte(keySnapshot))
+	defer func() {
+		_ = f.Close()
+		_ = os.Remove(path)
+		_ = x.idx.DeleteInternal([]byte(keySnapshot))
+	}()
+	var snap snapshot
+	if err := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20)).Decode(&snap); err != nil {
+		return false, fmt.Errorf("snapshot: %w", err)
+	}
+	n := len(snap.IDs)
+	switch {
+	case len(nonce) == 0 || string(nonce) != snap.Nonce:
+		return false, errors.New("the snapshot does not belong to this state of the index")
+	case snap.Schema != snapshotSchema:
+		return false, fmt.Errorf("snapshot schema %q, want %q", snap.Schema, snapshotSchema)
+	case snap.Checkpoint != x.checkpoint.Load() || snap.DocCount != docCount || uint64(n) != docCount:
+		return false, fmt.Errorf("snapshot of checkpoint %d with %d products, index at %d with %d",
+			snap.Checkpoint, n, x.checkpoint.Load(), docCount)
+	case len(snap.Seqs) != n || len(snap.Rows) != n || len(snap.DocLen) != n || len(snap.TextHash) != n || len(snap.Tokens) != len(snap.Post):
+		return false, errors.New("snapshot columns of different lengths")
+	}
+	c := catalog{ids: snap.IDs, seqs: snap.Seqs, rows: snap.Rows, certs: snap.Certs, docLen: snap.DocLen, textHash: snap.TextHash,
+		byID: make(map[string]uint32, n), post: make(map[string]*postings, len(snap.Tokens))}
+	for d, id := range c.ids {
+		if id == "" {
+			return false, errors.New("snapshot has a dead slot")
+		}
+		c.byID[id] = uint32(d)
+		c.lenSum += float64(c.docLen[d])
+		r := c.rows[d]
+		if int(r.Org) >= len(snap.Orgs) || int(r.Ship) >= len(snap.Places) || int(r.Prov) >= len(snap.Places) ||
+			int(r.CertOff)+int(r.CertN) > len(c.certs) {
+			return false, fmt.Errorf("snapshot row %d out of range", d)
+		}
+	}
+	if len(c.byID) != n {
+		return false, errors.New("snapshot has duplicate ids")
+	}
+	for _, s := range snap.Orgs {
+		c.orgs.id(s)
+	}
+	for _, s := range snap.Places {
+		c.places.id(s)
+	}
+	for i, tok := range snap.Tokens {
+		pl := snap.Post[i]
+		if len(pl.Docs) != len(pl.TF) {
+			return false, errors.New("snapshot postings of different lengths")
+		}
+		for _, d := range pl.Docs {
+			if int(d) >= n {
+				return false, fmt.Errorf("snapshot posting %d out of range", d)
+			}
+		}
+		c.post[tok] = &pl
+	}
+	x.cat = c
+	return true, nil
+}

@@ -225,7 +225,9 @@ func (s *Server) productBuyers(c *gin.Context) {
 			excluded[reason]++
 			return nil
 		}
-		text, matched, err := s.index.TextScore(ctx, p.Keywords, prod.ID)
+		// The text factor is relative to the best of the profile's
+		// candidates, exactly as in the profile's own matches.
+		text, textMax, matched, err := s.index.TextRelevance(ctx, s.candidateQuery(p), prod.ID)
 		if err != nil {
 			return err
 		}
@@ -233,17 +235,9 @@ func (s *Server) productBuyers(c *gin.Context) {
 			excluded["keywords"]++
 			return nil
 		}
-		// The text factor is relative to the best of the profile's
-		// candidates, exactly as in the profile's own matches.
-		q := s.candidateQuery(p)
-		q.Limit, q.SkipCounts = 1, true
-		best, err := s.index.MatchCandidates(ctx, q)
-		if err != nil {
-			return err
-		}
 		cand.Text = text
 		pp := params
-		pp.TextMax = best.TextMax
+		pp.TextMax = textMax
 		hits = append(hits, scored{p, engine.Score(p, cand, pp)})
 		return nil
 	})

@@ -23,14 +23,13 @@ import (
 type Index interface {
 	// Search runs a product search; bad parameters are KindInvalid.
 	Search(ctx context.Context, q engine.ProductQuery) (engine.ProductPage, error)
-	// MatchCandidates retrieves a demand profile's candidates.
-	MatchCandidates(ctx context.Context, q indexer.MatchQuery) (indexer.Candidates, error)
 	// MatchEach streams a demand profile's candidates (see indexer.Index.MatchEach).
 	MatchEach(ctx context.Context, q indexer.MatchQuery, begin func(textMax float64) func(p *engine.Product, text float64)) (indexer.MatchStats, error)
 	// Product is a product's full record as indexed.
 	Product(id string) (*engine.Product, bool)
-	// TextScore is one product's text relevance for keywords.
-	TextScore(ctx context.Context, keywords, id string) (float64, bool, error)
+	// TextRelevance is one product's text relevance for a profile's match
+	// query and the best relevance among the query's candidates.
+	TextRelevance(ctx context.Context, q indexer.MatchQuery, id string) (text, textMax float64, matched bool, err error)
 }
 
 // IndexStatus reports how far the index is along the change feed.

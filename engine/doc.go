@@ -48,7 +48,8 @@
 // English that quote the numbers behind the value.
 //
 //   - text: without keywords 1 ("no keywords: every product qualifies");
-//     else, for the index's relevance t ≥ 0 (BM25), t/m where m =
+//     else, for the index's text relevance t ≥ 0 (BM25 over titles and tags,
+//     scaled by the share of keywords matched), t/m where m =
 //     MatchParams.TextMax is the best relevance among the profile's
 //     candidates that pass the index's gates (so the best keyword match
 //     scores 1 and the others a share of it; the api computes m the same way

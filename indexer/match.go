@@ -88,12 +88,56 @@ type MatchStats struct {
 // if the index is closed or ctx ends first.
 func (x *Index) MatchEach(ctx context.Context, q MatchQuery, begin func(textMax float64) func(p *engine.Product, text float64)) (MatchStats, error) {
 	const op = "indexer.MatchEach"
+	var st MatchStats
+	err := x.candidates(ctx, op, q, func(c *catalog, s MatchStats, pass []uint32, text func(uint32) float64) error {
+		st = s
+		add := begin(s.TextMax)
+		var p engine.Product
+		for i, d := range pass {
+			if i&4095 == 0 && ctx.Err() != nil {
+				return ctxErr(op, ctx.Err())
+			}
+			c.product(x.vocab, d, &p)
+			add(&p, text(d))
+		}
+		return nil
+	})
+	if err != nil {
+		return MatchStats{}, err
+	}
+	return st, nil
+}
+
+// TextRelevance returns, with one scoring pass, what a product's buyers
+// need of a profile: the product's text relevance for the profile's
+// keywords (as MatchEach hands it out), the best relevance among the
+// products that pass the index's gates (MatchStats.TextMax), and whether
+// the product matches the keywords at all (always without keywords).
+func (x *Index) TextRelevance(ctx context.Context, q MatchQuery, id string) (text, textMax float64, matched bool, err error) {
+	const op = "indexer.TextRelevance"
+	keywords := len(x.textPlan(q.Keywords)) > 0
+	err = x.candidates(ctx, op, q, func(c *catalog, s MatchStats, _ []uint32, score func(uint32) float64) error {
+		textMax = s.TextMax
+		if d, ok := c.byID[id]; ok {
+			text = score(d)
+		}
+		matched = !keywords || text > 0
+		return nil
+	})
+	return text, textMax, matched, err
+}
+
+// candidates finds the products that match q's keywords and pass the index's
+// gates, counting exclusions, and calls then with them while the catalogue
+// is read-locked; text gives a docnum's text relevance (0 without keywords).
+func (x *Index) candidates(ctx context.Context, op string, q MatchQuery,
+	then func(c *catalog, st MatchStats, pass []uint32, text func(uint32) float64) error) error {
 	if x.closed.Load() {
-		return MatchStats{}, errClosed(op)
+		return errClosed(op)
 	}
 	g, err := x.gates(op, q)
 	if err != nil {
-		return MatchStats{}, err
+		return err
 	}
 	plan := x.textPlan(q.Keywords)
 	ts := x.scorers.Get().(*textScorer)
@@ -118,19 +162,21 @@ func (x *Index) MatchEach(ctx context.Context, q MatchQuery, begin func(textMax 
 			textMax = max(textMax, ts.acc[d])
 		}
 	}
+	text := func(uint32) float64 { return 0 }
 	if len(plan) > 0 {
 		c.score(ts, plan)
 		defer ts.reset()
+		text = func(d uint32) float64 { return float64(ts.acc[d]) }
 		for i, d := range ts.touched {
 			if i&4095 == 0 && ctx.Err() != nil {
-				return MatchStats{}, ctxErr(op, ctx.Err())
+				return ctxErr(op, ctx.Err())
 			}
 			check(d)
 		}
 	} else {
 		for d := range c.ids {
 			if d&4095 == 0 && ctx.Err() != nil {
-				return MatchStats{}, ctxErr(op, ctx.Err())
+				return ctxErr(op, ctx.Err())
 			}
 			if c.ids[d] != "" {
 				check(uint32(d))
@@ -143,20 +189,7 @@ func (x *Index) MatchEach(ctx context.Context, q MatchQuery, begin func(textMax 
 		}
 	}
 	st.Total, st.TextMax = uint64(len(*pass)), float64(textMax)
-	add := begin(st.TextMax)
-	var p engine.Product
-	for i, d := range *pass {
-		if i&4095 == 0 && ctx.Err() != nil {
-			return MatchStats{}, ctxErr(op, ctx.Err())
-		}
-		c.product(x.vocab, d, &p)
-		text := 0.0
-		if len(plan) > 0 {
-			text = float64(ts.acc[d])
-		}
-		add(&p, text)
-	}
-	return st, nil
+	return then(c, st, *pass, text)
 }
 
 // Gates the index evaluates, in engine.GateOrder.

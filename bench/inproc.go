@@ -25,7 +25,7 @@ type inproc struct {
 }
 
 // openInproc opens the data directory of a stopped matchd.
-func openInproc(ctx context.Context, data string, regions *fixtures.Regions, gloss *fixtures.Glossary) (*inproc, error) {
+func openInproc(ctx context.Context, data string, regions *fixtures.Regions, gloss *fixtures.Glossary, now time.Time) (*inproc, error) {
 	quiet := slog.New(slog.DiscardHandler)
 	emb, err := store.StartEmbedded(ctx, filepath.Join(data, "db"), "127.0.0.1:0", quiet)
 	if err != nil {
@@ -37,7 +37,8 @@ func openInproc(ctx context.Context, data string, regions *fixtures.Regions, glo
 		return nil, err
 	}
 	start := time.Now()
-	if ip.idx, err = indexer.Open(indexer.Config{Path: filepath.Join(data, "index"), Glossary: gloss, Logger: quiet}); err != nil {
+	clock := func() time.Time { return now }
+	if ip.idx, err = indexer.Open(indexer.Config{Path: filepath.Join(data, "index"), Glossary: gloss, Logger: quiet, Now: clock}); err != nil {
 		ip.close(ctx)
 		return nil, err
 	}
@@ -47,7 +48,7 @@ func openInproc(ctx context.Context, data string, regions *fixtures.Regions, glo
 		ip.close(ctx)
 		return nil, err
 	}
-	ip.srv = api.New(api.Config{Store: ip.st, Index: ip.idx, Hosts: hosts, Regions: regions, Geo: regions, Logger: quiet, RateLimit: -1})
+	ip.srv = api.New(api.Config{Store: ip.st, Index: ip.idx, Hosts: hosts, Regions: regions, Geo: regions, Logger: quiet, RateLimit: -1, Now: clock})
 	if err := ip.srv.RefreshOrgs(ctx); err != nil {
 		ip.close(ctx)
 		return nil, err

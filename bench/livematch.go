@@ -365,6 +365,15 @@ type matchResp struct {
 	} `json:"items"`
 }
 
+// top returns the answer's product ids and scores.
+func (r matchResp) top() ([]string, []float64) {
+	ids, scores := make([]string, len(r.Items)), make([]float64, len(r.Items))
+	for k, it := range r.Items {
+		ids[k], scores[k] = it.Product.ID, it.Score
+	}
+	return ids, scores
+}
+
 // searchPath is the search request of q.
 func searchPath(q benchQuery) string {
 	v := url.Values{"q": {q.q}}

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -192,17 +193,14 @@ func run(ctx context.Context, cfg config) (*report, error) {
 
 	// Matching and search over HTTP.
 	httpTop := make([][]string, len(w.profiles))
+	httpScore := make([][]float64, len(w.profiles))
 	for _, c := range cfg.clients {
 		l := measure(c, cfg.requests, func(i int) error {
 			bp := w.profiles[i%len(w.profiles)]
 			var out matchResp
 			err := m.call(ctx, "POST", "/v1/match/products?limit=20", m.admin, profileBody(bp.p), &out)
 			if err == nil && c == cfg.clients[0] && i < len(w.profiles) {
-				ids := make([]string, len(out.Items))
-				for k, it := range out.Items {
-					ids[k] = it.Product.ID
-				}
-				httpTop[i] = ids
+				httpTop[i], httpScore[i] = out.top()
 			}
 			return err
 		})
@@ -258,12 +256,9 @@ func run(ctx context.Context, cfg config) (*report, error) {
 			rep.fail("match after restart: %v", err)
 			continue
 		}
-		ids := make([]string, len(out.Items))
-		for k, it := range out.Items {
-			ids[k] = it.Product.ID
-		}
-		if httpTop[i] != nil && !slices.Equal(ids, httpTop[i]) {
-			rep.fail("profile %d: top 20 differ after a restart", i)
+		ids, scores := out.top()
+		if httpTop[i] != nil && !sameRanking(ids, scores, httpTop[i], httpScore[i]) {
+			rep.fail("profile %d: top 20 differ after a restart: %v %v, before %v %v", i, ids, scores, httpTop[i], httpScore[i])
 		}
 	}
 	if err := m.stop(); err != nil {
@@ -272,7 +267,9 @@ func run(ctx context.Context, cfg config) (*report, error) {
 	m = nil
 
 	// In process: livematch's match path and plain Bleve on the same index.
-	ip, err := openInproc(ctx, data, regions, gloss)
+	// In process the clock is the workload's, as for PostgreSQL, so that
+	// time-dependent factors (lead time) are computed on the same instant.
+	ip, err := openInproc(ctx, data, regions, gloss, w.now)
 	if err != nil {
 		return rep, fmt.Errorf("opening the data in process: %w", err)
 	}
@@ -291,8 +288,8 @@ func run(ctx context.Context, cfg config) (*report, error) {
 		}
 	}
 	for i := range w.profiles {
-		if httpTop[i] != nil && !slices.Equal(lmTop[i], httpTop[i]) {
-			rep.fail("profile %d: top 20 in process differ from HTTP", i)
+		if httpTop[i] != nil && !sameRanking(lmTop[i], lmScore[i], httpTop[i], httpScore[i]) {
+			rep.fail("profile %d: top 20 in process differ from HTTP: %v %v vs %v %v", i, lmTop[i], lmScore[i], httpTop[i], httpScore[i])
 		}
 	}
 	rep.inprocSearch = measure(1, len(w.queries), func(i int) error {
@@ -347,16 +344,17 @@ func runPostgres(ctx context.Context, rep *report, w *workload, orgs []*engine.O
 	// so it is switched off in the copies sent to it (and in the livematch
 	// run compared for agreement only the `same` profiles count).
 	pgTop := make([][]string, len(w.profiles))
+	pgScore := make([][]float64, len(w.profiles))
 	for _, c := range rep.cfg.clients {
 		l := measure(c, rep.cfg.requests, func(i int) error {
 			bp := w.profiles[i%len(w.profiles)]
 			hits, err := pg.Match(ctx, pgProfile(bp.p), w.now, 20)
 			if err == nil && c == rep.cfg.clients[0] && i < len(w.profiles) {
-				ids := make([]string, len(hits))
+				ids, scores := make([]string, len(hits)), make([]float64, len(hits))
 				for k, h := range hits {
-					ids[k] = h.ID
+					ids[k], scores[k] = h.ID, h.Score
 				}
-				pgTop[i] = ids
+				pgTop[i], pgScore[i] = ids, scores
 			}
 			return err
 		})
@@ -386,14 +384,37 @@ func runPostgres(ctx context.Context, rep *report, w *workload, orgs []*engine.O
 		rep.sameProfiles++
 		if slices.Equal(lmTop[i], pgTop[i]) {
 			rep.sameIdentical++
-		} else if rep.cfg.smoke {
-			rep.fail("profile %d (%s): livematch top 20 %v, PostgreSQL %v", i, bp.kind, head(lmTop[i], 5), head(pgTop[i], 5))
+			continue
+		}
+		k := 0
+		for k < min(len(lmTop[i]), len(pgTop[i])) && lmTop[i][k] == pgTop[i][k] {
+			k++
+		}
+		msg := fmt.Sprintf("profile %d (%s): top 20 differ from position %d: livematch %v %v, PostgreSQL %v %v", i, bp.kind, k+1,
+			lmTop[i][k:min(k+3, len(lmTop[i]))], lmScore[i][k:min(k+3, len(lmScore[i]))],
+			pgTop[i][k:min(k+3, len(pgTop[i]))], pgScore[i][k:min(k+3, len(pgScore[i]))])
+		logf("%s", msg)
+		if rep.cfg.smoke {
+			rep.fail("%s", msg)
 		}
 	}
 	return nil
 }
 
-func head(s []string, n int) []string { return s[:min(n, len(s))] }
+// sameRanking reports whether two top lists rank alike: at every position
+// the same product, or scores within 2·10⁻⁴ (the clock moves between two
+// runs, and a lead-time value with it, which may swap near-equal items).
+func sameRanking(a []string, as []float64, b []string, bs []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] && math.Abs(as[i]-bs[i]) > 2e-4 {
+			return false
+		}
+	}
+	return true
+}
 
 // pgProfile is the copy of p sent to PostgreSQL: logistics switched off
 // (no distances in SQL) and no fair share (no re-ranking in SQL).

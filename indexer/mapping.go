@@ -22,7 +22,7 @@ import (
 
 // schemaVersion names the mapping and document layout. An index written with
 // another version is reported as ErrCorrupt so that the caller rebuilds it.
-const schemaVersion = "products/3"
+const schemaVersion = "products/4"
 
 // Names of the analysis components configured on the mapping.
 const (
@@ -49,6 +49,7 @@ const (
 	fComm     = "commission"
 	fCertExp  = "cert_exp"
 	fCerts    = "certs"
+	fFacets   = "facets" // every facet's terms in one doc-values field, prefixed
 	fSource   = "src"
 	fAll      = "_all"
 )
@@ -85,9 +86,18 @@ type indexDoc struct {
 	Stock         float64            `json:"stock"`      // for the min_stock gate
 	Commission    float64            `json:"commission"` // for the commission floor gate
 	CertExp       map[string]float64 `json:"cert_exp"`   // type → latest expiry, Unix ms
-	Certs         []string           `json:"certs"`      // "type" or "type@expiry-ms", for facets
+	Certs         []string           `json:"certs"`      // "type" or "type@expiry-ms"
+	Facets        []string           `json:"facets"`     // facetPrefix + value for each facet
 	Src           string             `json:"src"`
 }
+
+// Prefixes of the facet terms in fFacets.
+const (
+	facetCategory = "c:"
+	facetProvince = "p:"
+	facetPoverty  = "r:"
+	facetCert     = "x:"
+)
 
 // chain selects the analysis chain of the text fields. Only chainUniBigram
 // is used in production; the others exist for the measurements in the tests.
@@ -157,12 +167,15 @@ func newMapping(o options) (*mapping.IndexMappingImpl, error) {
 		fm.IncludeInAll = o.allField
 		doc.AddFieldMappingsAt(f.name, fm)
 	}
-	for _, name := range []string{fCategory, fProvince, fPoverty, fInStock, fOrg, fReview, fCerts} {
+	for _, name := range []string{fCategory, fProvince, fPoverty, fInStock, fOrg, fReview, fCerts, fFacets} {
 		fm := bleve.NewKeywordFieldMapping()
 		fm.Analyzer = keyword.Name
 		fm.Store = false
 		fm.IncludeTermVectors = false
 		fm.IncludeInAll = false
+		// Filters read the inverted index; only the facets read doc
+		// values, all from one field so that a hit costs one visit.
+		fm.DocValues = name == fFacets
 		doc.AddFieldMappingsAt(name, fm)
 	}
 	for _, name := range []string{fPrice, fStock, fComm} {
@@ -351,6 +364,10 @@ func newIndexDoc(p *engine.Product, seq int64, simplify func(string) string) (*i
 		}
 	}
 	slices.Sort(d.Certs)
+	d.Facets = append(d.Facets, facetCategory+d.Category, facetProvince+d.Province, facetPoverty+d.PovertyRelief)
+	for _, c := range d.Certs {
+		d.Facets = append(d.Facets, facetCert+c)
+	}
 	if math.IsNaN(d.Price) || math.IsInf(d.Price, 0) {
 		d.Price = 0
 	}

@@ -80,10 +80,7 @@ func (x *Index) Search(ctx context.Context, q engine.ProductQuery) (engine.Produ
 	} else {
 		req.SortBy([]string{"_id"})
 	}
-	req.AddFacet(engine.FacetCategory, bleve.NewFacetRequest(fCategory, 100))
-	req.AddFacet(engine.FacetProvince, bleve.NewFacetRequest(fProvince, 100))
-	req.AddFacet(engine.FacetPovertyRelief, bleve.NewFacetRequest(fPoverty, 2))
-	req.AddFacet(engine.FacetCertification, bleve.NewFacetRequest(fCerts, maxCertTerms))
+	req.AddFacet(fFacets, bleve.NewFacetRequest(fFacets, maxCertTerms+200))
 
 	res, err := x.idx.SearchInContext(ctx, req)
 	if err != nil {
@@ -92,10 +89,11 @@ func (x *Index) Search(ctx context.Context, q engine.ProductQuery) (engine.Produ
 
 	page := emptyPage()
 	page.Total = res.Total
-	page.Facets[engine.FacetCategory] = termCounts(res.Facets[engine.FacetCategory])
-	page.Facets[engine.FacetProvince] = termCounts(res.Facets[engine.FacetProvince])
-	page.Facets[engine.FacetPovertyRelief] = termCounts(res.Facets[engine.FacetPovertyRelief])
-	page.Facets[engine.FacetCertification] = certCounts(res.Facets[engine.FacetCertification], nowMs)
+	facets := splitFacets(res.Facets[fFacets])
+	page.Facets[engine.FacetCategory] = termCounts(facets[facetCategory])
+	page.Facets[engine.FacetProvince] = termCounts(facets[facetProvince])
+	page.Facets[engine.FacetPovertyRelief] = termCounts(facets[facetPoverty])
+	page.Facets[engine.FacetCertification] = certCounts(facets[facetCert], nowMs)
 
 	page.Hits = make([]engine.ProductHit, 0, len(res.Hits))
 	for _, h := range res.Hits {
@@ -365,13 +363,27 @@ func (b queryBuilder) tokens(text string) []string {
 }
 
 // termCounts converts a terms facet to counts sorted by count, then value.
-func termCounts(fr *search.FacetResult) []engine.FacetCount {
-	out := []engine.FacetCount{}
+// splitFacets splits the terms of the one facet field by their prefixes
+// (the prefix removed).
+func splitFacets(fr *search.FacetResult) map[string][]*search.TermFacet {
+	out := map[string][]*search.TermFacet{}
 	if fr == nil || fr.Terms == nil {
 		return out
 	}
 	for _, t := range fr.Terms.Terms() {
-		if t.Count > 0 {
+		if len(t.Term) < 2 || t.Term[1] != ':' {
+			continue
+		}
+		prefix := t.Term[:2]
+		out[prefix] = append(out[prefix], &search.TermFacet{Term: t.Term[2:], Count: t.Count})
+	}
+	return out
+}
+
+func termCounts(terms []*search.TermFacet) []engine.FacetCount {
+	out := []engine.FacetCount{}
+	for _, t := range terms {
+		if t.Count > 0 && t.Term != "" {
 			out = append(out, engine.FacetCount{Value: t.Term, Count: t.Count})
 		}
 	}
@@ -381,13 +393,10 @@ func termCounts(fr *search.FacetResult) []engine.FacetCount {
 
 // certCounts turns the facet over certs ("type" or "type@expiry-ms") into
 // counts of the certificate types in force at nowMs.
-func certCounts(fr *search.FacetResult, nowMs float64) []engine.FacetCount {
+func certCounts(terms []*search.TermFacet, nowMs float64) []engine.FacetCount {
 	out := []engine.FacetCount{}
-	if fr == nil || fr.Terms == nil {
-		return out
-	}
 	counts := map[string]int{}
-	for _, t := range fr.Terms.Terms() {
+	for _, t := range terms {
 		typ, exp, finite := strings.Cut(t.Term, "@")
 		if finite {
 			ms, err := strconv.ParseInt(exp, 10, 64)

@@ -31,6 +31,7 @@ func (s *Server) readyz(c *gin.Context) {
 		checks["startup"] = "in progress"
 	}
 	dbUp := s.store.Ping(ctx) == nil
+	s.SetDatabaseUp(dbUp)
 	if !dbUp {
 		checks["database"] = "unavailable"
 		ready = false

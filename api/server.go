@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -97,6 +98,7 @@ type Server struct {
 	now     func() time.Time
 	limiter *limiter
 	keys    *keyCache
+	dbDown  atomic.Bool // see SetDatabaseUp
 	orgs    *orgCache
 	hosts   *indexer.HostIndex
 	zones   *zoneCache

@@ -48,12 +48,19 @@ var nonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)
 // mustOpen opens a Store on a fresh database named after the test.
 func mustOpen(tb testing.TB) *Store {
 	tb.Helper()
+	return openStore(tb, "t_", testEmbedded)
+}
+
+// openStore opens a Store on a fresh database named prefix + the test's
+// name, dropped at the end of the test.
+func openStore(tb testing.TB, prefix string, emb *Embedded) *Store {
+	tb.Helper()
 	ctx := context.Background()
 	name := nonWord.ReplaceAllString(tb.Name(), "_")
 	if len(name) > 40 {
 		name = name[len(name)-40:]
 	}
-	s, err := Open(ctx, testURI, Options{Database: "t_" + name, Embedded: testEmbedded})
+	s, err := Open(ctx, testURI, Options{Database: prefix + name, Embedded: emb})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -369,6 +369,11 @@ func (m *Main) bootstrap(ctx context.Context) {
 		defer m.bg.Done()
 		m.refreshOrgs(ctx)
 	}()
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		m.heartbeat(ctx)
+	}()
 	if err := m.follower.Run(ctx); err != nil {
 		m.log.Error("index follower stopped", "err", err)
 	}
@@ -409,16 +414,36 @@ func (m *Main) bootstrapOnce(ctx context.Context) error {
 // refreshOrgs reloads the org directory every 30 s until ctx ends, so that
 // org changes made through other replicas reach matching.
 func (m *Main) refreshOrgs(ctx context.Context) {
-	t := time.NewTicker(30 * time.Second)
+	every(ctx, 30*time.Second, func() {
+		if err := m.api.RefreshOrgs(ctx); err != nil && ctx.Err() == nil {
+			m.log.Warn("refreshing the org directory failed", "err", err)
+		}
+	})
+}
+
+// heartbeat pings the database every half second until ctx ends and tells
+// the API whether it answers (trusted API keys are used only while it does).
+func (m *Main) heartbeat(ctx context.Context) {
+	every(ctx, 500*time.Millisecond, func() {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		err := m.store.Ping(pctx)
+		cancel()
+		if ctx.Err() == nil {
+			m.api.SetDatabaseUp(err == nil)
+		}
+	})
+}
+
+// every calls fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := m.api.RefreshOrgs(ctx); err != nil && ctx.Err() == nil {
-				m.log.Warn("refreshing the org directory failed", "err", err)
-			}
+			fn()
 		}
 	}
 }

@@ -331,6 +331,11 @@ func TestDatabaseOutage(t *testing.T) {
 	// client timeout). Two rounds: the first, together with the first
 	// readiness probe, meets connections broken by the outage, the second an
 	// empty pool.
+	// The service first notices (its heartbeat or a probe); from then on it
+	// answers as below.
+	if _, r := outageWaitStatus(t, base, "/readyz", 503, 30*time.Second); r.status != 503 {
+		t.Fatalf("readyz never answered 503 after the database stopped")
+	}
 	for i := range 2 {
 		reqs := []outageReq{
 			{"GET", "/readyz", "", ""},

@@ -95,18 +95,56 @@ func (s *Store) writeProduct(ctx context.Context, d productDoc, prev int64) (boo
 
 // finishUncertain finishes the seq of a write whose outcome is unknown: it
 // re-reads the document (with a fresh deadline) and publishes the change if
-// the write was stored after all. If the document cannot be read either,
-// the seq is finished without a change; the write, if stored, then waits
-// for the next rebuild (the database is unreachable at that point).
+// the write was stored after all. If the document cannot be read either
+// (the database is unreachable), resolveLater keeps asking in the
+// background and the seq stays unfinished meanwhile, so the index's
+// checkpoint never passes a write that may be stored.
 func (s *Store) finishUncertain(ctx context.Context, d productDoc) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 	defer cancel()
-	got, err := s.getProductDoc(rctx, d.ID)
-	if err == nil && got.Seq == d.Seq {
-		s.feed.finish(d.Seq, &ProductChange{Seq: got.Seq, ID: got.ID, Deleted: got.Deleted, Product: changeProduct(got)})
-		return
+	if !s.resolve(rctx, d.Seq, d.ID) {
+		s.resolveLater(d.Seq, d.ID)
 	}
-	s.feed.finish(d.Seq, nil)
+}
+
+// resolve reads product id and finishes seq: with the stored change if the
+// document carries seq, without one otherwise. It reports false, finishing
+// nothing, when the document cannot be read.
+func (s *Store) resolve(ctx context.Context, seq int64, id string) bool {
+	got, err := s.getProductDoc(ctx, id)
+	switch {
+	case err == nil && got.Seq == seq:
+		s.feed.finish(seq, &ProductChange{Seq: got.Seq, ID: got.ID, Deleted: got.Deleted, Product: changeProduct(got)})
+	case err == nil || engine.IsKind(err, engine.KindNotFound):
+		s.feed.finish(seq, nil)
+	default:
+		return false
+	}
+	return true
+}
+
+// resolveLater resolves seq in the background, retrying with backoff until
+// the database answers. Close stops it with the seq unfinished: the next
+// start's catch-up sweep (seq > checkpoint) then finds the write if it was
+// stored.
+func (s *Store) resolveLater(seq int64, id string) {
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		for attempt := 0; ; attempt++ {
+			select {
+			case <-s.closing:
+				return
+			case <-time.After(min(250*time.Millisecond<<min(attempt, 5), 5*time.Second)):
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+			done := s.resolve(ctx, seq, id)
+			cancel()
+			if done {
+				return
+			}
+		}
+	}()
 }
 
 func changeProduct(d *productDoc) *engine.Product {
@@ -600,8 +638,13 @@ func (b *bulkRun) settle(ctx context.Context, items []*bulkItem) {
 	docs, errs := b.s.findProducts(ctx, ids)
 	for k, it := range items {
 		switch got := docs[k]; {
+		case errs[k] != nil && !engine.IsKind(errs[k], engine.KindNotFound):
+			// Unknown yet: the seq stays pending until the database answers.
+			b.out[it.i].Err = errs[k]
+			it.done = true
+			b.s.resolveLater(it.seq, it.doc.ID)
 		case errs[k] != nil:
-			b.fail(it, errs[k])
+			b.fail(it, errChangedConcurrently(b.op))
 		case got != nil && got.Seq == it.seq:
 			it.doc = *got
 			b.publish(it)

@@ -63,6 +63,9 @@ type Store struct {
 	feed     *Feed
 	locks    *stripes
 	seqMu    sync.Mutex
+	closing  chan struct{} // closed by Close: background work stops
+	bg       sync.WaitGroup
+	closed   sync.Once
 }
 
 // Open connects to the MongoDB at uri and prepares the collections and
@@ -99,7 +102,7 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 		orgs: db.Collection(collOrgs), products: db.Collection(collProducts),
 		keys: db.Collection(collKeys), counters: db.Collection(collCounters), audit: db.Collection(collAudit),
 		profiles: db.Collection(collProfiles),
-		now:      opts.Now, log: opts.Logger, timeout: opts.Timeout, locks: &stripes{}, embedded: opts.Embedded, dbName: opts.Database,
+		now:      opts.Now, log: opts.Logger, timeout: opts.Timeout, locks: &stripes{}, closing: make(chan struct{}), embedded: opts.Embedded, dbName: opts.Database,
 	}
 	return s, nil
 }
@@ -197,6 +200,8 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close disconnects from the database.
 func (s *Store) Close(ctx context.Context) error {
+	s.closed.Do(func() { close(s.closing) })
+	s.bg.Wait()
 	return s.client.Disconnect(ctx)
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"regexp"
 	"sort"
@@ -365,5 +366,66 @@ func TestUncertainWriteReachesTheFeed(t *testing.T) {
 		if mark != first || (len(changes) == 1) != stored || (stored && changes[0].ID != p.ID) {
 			t.Fatalf("stored=%v: %d changes, mark %d (seq %d)", stored, len(changes), mark, first)
 		}
+	}
+}
+
+// A write whose outcome cannot be read back because the database is gone
+// keeps its seq pending (the index's checkpoint must not pass a write that
+// may be stored) until the database answers again; then the stored write
+// reaches the feed.
+func TestUnknownOutcomeWaitsForTheDatabase(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	quiet := slog.New(slog.DiscardHandler)
+	emb, err := StartEmbedded(ctx, dir, "127.0.0.1:0", quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := strings.TrimPrefix(strings.SplitN(emb.URI(), "/?", 2)[0], "mongodb://")
+	addr = strings.TrimSuffix(addr, "/")
+	s, err := Open(ctx, emb.URI(), Options{Database: "outcome", Embedded: emb, Timeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p := product("org_w", "W-1", 3)
+	p.ID = ProductID(p.OrgID, p.SKU)
+	first, err := s.reserveProducts(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Seq, p.Version = first, 1
+	d := toProductDoc(p)
+	if _, err := s.products.InsertOne(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := emb.Close(); err != nil { // the reply was lost, and now the database is gone
+		t.Fatal(err)
+	}
+	s.finishUncertain(ctx, d)
+	if _, mark := s.Feed().Drain(); mark >= first {
+		t.Fatalf("watermark %d passed seq %d while its outcome is unknown", mark, first)
+	}
+	emb2, err := StartEmbedded(ctx, dir, addr, quiet) // back, on the same files and address
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb2.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	var changes []ProductChange
+	mark := int64(0)
+	for mark < first && time.Now().Before(deadline) {
+		var c []ProductChange
+		c, mark = s.Feed().Drain()
+		changes = append(changes, c...)
+		time.Sleep(50 * time.Millisecond)
+	}
+	if mark != first || len(changes) != 1 || changes[0].ID != p.ID {
+		t.Fatalf("after the database returned: mark %d (seq %d), changes %+v", mark, first, changes)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -69,8 +69,11 @@ func startMatchd(ctx context.Context, bin, data, admin string, logf func(string,
 	}
 	m := &matchd{bin: bin, data: data, admin: admin, base: "http://" + addr, done: make(chan error, 1), logf: logf,
 		client: &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
-	m.cmd = exec.Command(bin, "serve", "--addr", addr, "--data", data, "--admin-key", admin, "--demo=false",
-		"--rate-limit", "-1", "--log-level", "warn")
+	args := []string{"serve", "--addr", addr, "--data", data, "--admin-key", admin, "--demo=false",
+		"--rate-limit", "-1", "--log-level", "warn"}
+	// BENCH_MATCHD_ARGS adds flags, e.g. --pprof-addr 127.0.0.1:6060 to profile it.
+	args = append(args, strings.Fields(os.Getenv("BENCH_MATCHD_ARGS"))...)
+	m.cmd = exec.Command(bin, args...)
 	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
 	if err := m.cmd.Start(); err != nil {
 		logFile.Close()

@@ -1,9 +1,11 @@
 package indexer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -95,6 +97,8 @@ func (f *Follower) CatchUp(ctx context.Context, progress func(n int)) error {
 // watermark at the moment of draining.
 func (f *Follower) Run(ctx context.Context) error {
 	feed := f.st.Feed()
+	feed.Bound(feedBound)
+	defer feed.Bound(0)
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -124,23 +128,45 @@ func (f *Follower) Run(ctx context.Context) error {
 	}
 }
 
-// pendingRetry holds changes drained but not applied after an index error.
+// maxApply bounds one index batch: a large backlog is applied in several
+// (Bleve's batch memory grows with its size).
+const maxApply = 2000
+
+// feedBound is the backlog of published changes at which writers wait
+// (store.Feed.Bound) while the follower runs.
+const feedBound = 20000
+
+// drain applies everything published, in batches of at most maxApply in
+// seq order. A batch's checkpoint is the feed's watermark, but below the
+// first seq of the batches still to come.
 func (f *Follower) drain(ctx context.Context) error {
 	changes, mark := f.st.Feed().Drain()
 	if len(changes) == 0 && mark <= f.idx.Checkpoint() {
 		return nil
 	}
-	batch := make([]Change, len(changes))
-	for i, c := range changes {
-		batch[i] = Change{Seq: c.Seq, ID: c.ID, Deleted: c.Deleted, Product: c.Product}
+	slices.SortFunc(changes, func(a, b store.ProductChange) int { return cmp.Compare(a.Seq, b.Seq) })
+	for start := 0; start < len(changes) || start == 0; start += maxApply {
+		end := min(start+maxApply, len(changes))
+		cp := mark
+		if end < len(changes) {
+			cp = min(mark, changes[end].Seq-1)
+		}
+		batch := make([]Change, 0, end-start)
+		for _, c := range changes[start:end] {
+			batch = append(batch, Change{Seq: c.Seq, ID: c.ID, Deleted: c.Deleted, Product: c.Product})
+		}
+		if err := f.idx.Apply(ctx, batch, cp); err != nil {
+			// Nothing is lost: the changes are in the database above the
+			// stored checkpoint, and a restart replays them. Re-queue what
+			// is left for this process.
+			f.st.Feed().Requeue(changes[start:])
+			return err
+		}
+		f.applied.Add(int64(len(batch)))
+		if end == len(changes) {
+			break
+		}
 	}
-	if err := f.idx.Apply(ctx, batch, mark); err != nil {
-		// Nothing is lost: the changes are in the database above the stored
-		// checkpoint, and a restart replays them. Re-queue for this process.
-		f.st.Feed().Requeue(changes)
-		return err
-	}
-	f.applied.Add(int64(len(batch)))
 	return nil
 }
 

@@ -134,3 +134,39 @@ func TestFollowerCatchUpRunAndRestart(t *testing.T) {
 		t.Fatalf("up-to-date catch-up swept (%d, %v)", replayed, err)
 	}
 }
+
+// A backlog larger than one index batch is applied in several, in seq
+// order, each with a checkpoint below the batches still to come; the last
+// reaches the feed's watermark.
+func TestFollowerAppliesABacklogInBatches(t *testing.T) {
+	ctx := context.Background()
+	st := followStore(t)
+	idx := mustOpen(t, testConfig(t, ""), defaultOptions())
+	f := NewFollower(idx, st, nil)
+	if err := f.CatchUp(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	n := 2*maxApply + 345
+	ps := make([]*engine.Product, n)
+	for i := range ps {
+		ps[i] = followProduct(fmt.Sprintf("B-%05d", i), int64(i+1))
+	}
+	for start := 0; start < n; start += 1000 {
+		if _, err := st.BulkUpsertProducts(ctx, ps[start:min(start+1000, n)], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.drain(ctx); err != nil { // one drain of the whole backlog
+		t.Fatal(err)
+	}
+	head, err := st.ProductSeq(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if docs, _ := idx.DocCount(); docs != uint64(n) || idx.Checkpoint() != head || f.applied.Load() != int64(n) {
+		t.Fatalf("%d docs, checkpoint %d (head %d), applied %d; want %d", docs, idx.Checkpoint(), head, f.applied.Load(), n)
+	}
+	if p, ok := idx.Product(store.ProductID("org_f", fmt.Sprintf("B-%05d", n-1))); !ok || p.Stock != int64(n) {
+		t.Fatalf("last product: %+v", p)
+	}
+}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"sync"
 
 	"github.com/livematch/livematch/engine"
@@ -31,13 +32,52 @@ type Feed struct {
 	queue     []ProductChange
 	notify    chan struct{} // capacity 1: "the queue is not empty"
 	lastSafe  int64
+	// limit bounds the queue for writers (0: unbounded); room is closed
+	// and replaced whenever a drain makes room.
+	limit int
+	room  chan struct{}
 }
 
 // NewFeed returns an empty feed whose watermark starts at start (the highest
 // seq already in the database).
 func NewFeed(start int64) *Feed {
 	return &Feed{pending: map[int64]struct{}{}, reserving: map[uint64]int64{}, highest: start,
-		allocated: start, lastSafe: start, notify: make(chan struct{}, 1)}
+		allocated: start, lastSafe: start, notify: make(chan struct{}, 1), room: make(chan struct{})}
+}
+
+// Bound makes writers wait while n or more published changes wait to be
+// drained (0: no bound). A follower that drains the feed sets it, so that a
+// write burst faster than indexing slows the writers down instead of
+// filling memory; without a follower (import, seed) the feed stays
+// unbounded.
+func (f *Feed) Bound(n int) {
+	f.mu.Lock()
+	f.limit = max(n, 0)
+	f.mu.Unlock()
+}
+
+// waitRoom waits until the queue is below its bound or ctx ends.
+func (f *Feed) waitRoom(ctx context.Context) error {
+	for {
+		f.mu.Lock()
+		if f.limit == 0 || len(f.queue) < f.limit {
+			f.mu.Unlock()
+			return nil
+		}
+		room := f.room
+		f.mu.Unlock()
+		select {
+		case <-room:
+		case <-ctx.Done():
+			return engine.Wrap(engine.KindUnavailable, "store.Feed", "the index is behind the writes; try again shortly", ctx.Err())
+		}
+	}
+}
+
+// madeRoomLocked wakes the writers waiting for room; f.mu is held.
+func (f *Feed) madeRoomLocked() {
+	close(f.room)
+	f.room = make(chan struct{})
 }
 
 // beginReserve is called before asking the counter for seqs; the watermark
@@ -116,6 +156,9 @@ func (f *Feed) Drain() ([]ProductChange, int64) {
 	defer f.mu.Unlock()
 	q := f.queue
 	f.queue = nil
+	if len(q) > 0 {
+		f.madeRoomLocked()
+	}
 	return q, f.safeLocked()
 }
 

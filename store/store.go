@@ -245,6 +245,9 @@ func (s *Store) allocSeq(ctx context.Context, coll string, n int64) (int64, erro
 // reserveProducts allocates n product seqs and registers them with the feed.
 // The caller must call feed.finish for each of them.
 func (s *Store) reserveProducts(ctx context.Context, n int64) (first int64, err error) {
+	if err := s.feed.waitRoom(ctx); err != nil {
+		return 0, err
+	}
 	tok := s.feed.beginReserve()
 	last, err := s.allocSeq(ctx, collProducts, n)
 	if err != nil {

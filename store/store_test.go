@@ -429,3 +429,46 @@ func TestUnknownOutcomeWaitsForTheDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A bounded feed holds writers back while its backlog is full and lets them
+// go when a follower drains it; ctx ends a wait with KindUnavailable.
+func TestFeedBound(t *testing.T) {
+	f := NewFeed(0)
+	f.Bound(2)
+	ctx := context.Background()
+	for seq := int64(1); seq <= 2; seq++ {
+		if err := f.waitRoom(ctx); err != nil {
+			t.Fatal(err)
+		}
+		tok := f.beginReserve()
+		f.endReserve(tok, seq, seq)
+		f.finish(seq, &ProductChange{Seq: seq, ID: fmt.Sprint(seq)})
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := f.waitRoom(short); !engine.IsKind(err, engine.KindUnavailable) {
+		t.Fatalf("a full feed let a writer through: %v", err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- f.waitRoom(ctx) }()
+	select {
+	case err := <-waited:
+		t.Fatalf("a writer passed before the drain: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if changes, mark := f.Drain(); len(changes) != 2 || mark != 2 {
+		t.Fatalf("drained %d, mark %d", len(changes), mark)
+	}
+	if err := <-waited; err != nil {
+		t.Fatal(err)
+	}
+	f.Bound(0)
+	for seq := int64(3); seq <= 10; seq++ {
+		tok := f.beginReserve()
+		f.endReserve(tok, seq, seq)
+		f.finish(seq, &ProductChange{Seq: seq})
+	}
+	if err := f.waitRoom(short); err != nil {
+		t.Fatalf("an unbounded feed held a writer: %v", err)
+	}
+}

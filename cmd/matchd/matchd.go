@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -44,6 +45,7 @@ type Config struct {
 	LogFormat      string
 	RateLimit      float64
 	QueryTimeout   time.Duration
+	PprofAddr      string
 
 	// import
 	ImportOrg  string
@@ -70,6 +72,7 @@ type Main struct {
 	follower *indexer.Follower
 	api      *api.Server
 	http     *http.Server
+	pprof    *http.Server // --pprof-addr; nil when off
 	ln       net.Listener
 
 	ready    atomic.Bool
@@ -127,6 +130,7 @@ func (m *Main) ParseFlags(args []string) error {
 	level := fs.String("log-level", envOr("MATCHD_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env MATCHD_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", envOr("MATCHD_LOG_FORMAT", "text"), "log format: text or json (env MATCHD_LOG_FORMAT)")
 	rl := fs.String("rate-limit", envOr("MATCHD_RATE_LIMIT", "100"), "requests per second per API key; negative disables (env MATCHD_RATE_LIMIT)")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", envOr("MATCHD_PPROF_ADDR", ""), "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060; empty: off (env MATCHD_PPROF_ADDR)")
 	qt := fs.String("query-timeout", envOr("MATCHD_QUERY_TIMEOUT", "5s"), "time bound of one search or match; longer ones answer 503 (env MATCHD_QUERY_TIMEOUT)")
 	if m.Command == "import" {
 		fs.StringVar(&c.ImportOrg, "org", "", "id of the org that owns the imported products (required)")
@@ -333,6 +337,11 @@ func (m *Main) runServe(ctx context.Context) error {
 		}
 	}()
 	m.log.Info("listening", "addr", "http://"+m.Addr())
+	if c := m.Config.PprofAddr; c != "" {
+		if err := m.servePprof(c); err != nil {
+			return err
+		}
+	}
 
 	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
@@ -421,6 +430,31 @@ func (m *Main) refreshOrgs(ctx context.Context) {
 	})
 }
 
+// servePprof serves net/http/pprof's handlers on addr (operators profile a
+// live server with go tool pprof http://addr/debug/pprof/heap).
+func (m *Main) servePprof(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--pprof-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	m.pprof = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		if err := m.pprof.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.log.Error("pprof server failed", "err", err)
+		}
+	}()
+	m.log.Info("pprof listening", "addr", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return nil
+}
+
 // heartbeat pings the database every half second until ctx ends and tells
 // the API whether it answers (trusted API keys are used only while it does).
 func (m *Main) heartbeat(ctx context.Context) {
@@ -491,6 +525,9 @@ func (m *Main) Close() error {
 	}
 	m.closed = true
 	var errs []error
+	if m.pprof != nil {
+		_ = m.pprof.Close()
+	}
 	if m.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		if err := m.http.Shutdown(ctx); err != nil {

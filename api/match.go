@@ -1,10 +1,12 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -83,11 +85,15 @@ func asOf(p *engine.DemandProfile, now time.Time) time.Time {
 func (s *Server) MatchProfile(ctx context.Context, p *engine.DemandProfile, limit int) (engine.MatchResult, error) {
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
-	var m *engine.Matcher
-	suppliers := map[string]*engine.Org{}
-	var orgErr error
+	var (
+		mu       sync.Mutex
+		matchers []*engine.Matcher
+		orgErr   error
+	)
 	st, err := s.index.MatchEach(ctx, s.candidateQuery(p), func(textMax float64) func(*engine.Product, float64) {
-		m = engine.NewMatcher(p, s.matchParams(limit, textMax))
+		m := engine.NewMatcher(p, s.matchParams(limit, textMax))
+		matchers = append(matchers, m) // begin is called sequentially
+		suppliers := map[string]*engine.Org{}
 		return func(pr *engine.Product, text float64) {
 			org, seen := suppliers[pr.OrgID]
 			if !seen {
@@ -95,8 +101,10 @@ func (s *Server) MatchProfile(ctx context.Context, p *engine.DemandProfile, limi
 				// database once); an unknown supplier is nil, which the
 				// engine's gate excludes.
 				var err error
-				if org, err = s.orgs.get(ctx, pr.OrgID); err != nil && orgErr == nil {
-					orgErr = err
+				if org, err = s.orgs.get(ctx, pr.OrgID); err != nil {
+					mu.Lock()
+					orgErr = cmp.Or(orgErr, err)
+					mu.Unlock()
 				}
 				suppliers[pr.OrgID] = org
 			}
@@ -108,6 +116,10 @@ func (s *Server) MatchProfile(ctx context.Context, p *engine.DemandProfile, limi
 	}
 	if err != nil {
 		return engine.MatchResult{}, err
+	}
+	m := matchers[0]
+	for _, o := range matchers[1:] {
+		m.Merge(o)
 	}
 	res := m.Result()
 	for reason, n := range st.Excluded {

@@ -395,6 +395,26 @@ func (m *Matcher) Add(c Candidate) {
 	}
 }
 
+// Merge takes in what another Matcher of the same profile and parameters
+// kept, as if this one had been given o's candidates too: matching can be
+// split over goroutines, one Matcher each, and merged at the end (the
+// result is the same, ties being broken by product id). o must not be used
+// afterwards.
+func (m *Matcher) Merge(o *Matcher) {
+	n := m.n
+	seen := make(map[int]bool, len(o.best.items)+len(o.relief.items))
+	for _, e := range append(append([]rankEntry(nil), o.best.items...), o.relief.items...) {
+		if !seen[e.idx] {
+			seen[e.idx] = true
+			m.Add(o.kept[e.idx])
+		}
+	}
+	m.n = n + o.n
+	for g, c := range o.excl {
+		m.excl[g] += c
+	}
+}
+
 // Result ranks what was kept, re-ranks it for fair exposure and explains the
 // top items. Call it once, after the last Add.
 func (m *Matcher) Result() MatchResult {

@@ -630,6 +630,17 @@ func TestMatchAgreesWithNaive(t *testing.T) {
 			if !reflect.DeepEqual(streamed, got) {
 				t.Fatalf("streamed result differs:\n got %+v\nwant %+v", streamed.Items, got.Items)
 			}
+
+			// Split over three Matchers and merged: the same result.
+			parts := []*Matcher{NewMatcher(&p, params), NewMatcher(&p, params), NewMatcher(&p, params)}
+			for i, c := range cands {
+				parts[(i*7)%3].Add(c)
+			}
+			parts[0].Merge(parts[1])
+			parts[0].Merge(parts[2])
+			if merged := parts[0].Result(); !reflect.DeepEqual(merged, got) {
+				t.Fatalf("merged result differs:\n got %+v\nwant %+v", merged.Items, got.Items)
+			}
 		})
 	}
 }

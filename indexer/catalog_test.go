@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/livematch/livematch/engine"
 	"github.com/livematch/livematch/fixtures"
@@ -320,4 +321,61 @@ func TestCatalogueSnapshot(t *testing.T) {
 	if _, ok, err := z.TextScore(context.Background(), "陈旧快照测试", p.ID); err != nil || !ok {
 		t.Fatalf("the retitled product is not found (stale snapshot used?): %v %v", ok, err)
 	}
+}
+
+// Streaming from several goroutines, one engine.Matcher each, merged, gives
+// exactly the sequential result.
+func TestMatchEachInParallel(t *testing.T) {
+	ps, orgs := catalogueFixture(t, 1500)
+	o := defaultOptions()
+	o.parallelFrom = 100
+	x := mustOpen(t, testConfig(t, ""), o)
+	apply(t, x, 0, changesFor(ps)...)
+	now := fixedNow()
+	for _, p := range []*engine.DemandProfile{
+		{Categories: []string{"fresh_fruit", "tea"}, PovertyReliefMinShare: 0.4, AudienceRegions: []string{"310000"}},
+		{Keywords: "茶 礼盒 kiwi", MinStock: 10, Weights: engine.Weights{"poverty_relief": 2}},
+		{},
+	} {
+		params := func(textMax float64) engine.MatchParams {
+			return engine.MatchParams{Now: now, Limit: 30, TextMax: textMax}
+		}
+		var matchers []*engine.Matcher
+		st, err := x.MatchEach(context.Background(), api2Query(p, now), func(textMax float64) func(*engine.Product, float64) {
+			m := engine.NewMatcher(p, params(textMax))
+			matchers = append(matchers, m)
+			return func(pr *engine.Product, text float64) {
+				m.Add(engine.Candidate{Product: pr, Supplier: orgs[pr.OrgID], Text: text})
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(matchers) < 2 && st.Total >= 100 {
+			t.Fatalf("%d candidates streamed by %d matcher(s)", st.Total, len(matchers))
+		}
+		for _, m := range matchers[1:] {
+			matchers[0].Merge(m)
+		}
+		got := matchers[0].Result()
+
+		all, err := x.MatchCandidates(context.Background(), MatchQuery{Keywords: p.Keywords, Categories: p.Categories, MinStock: p.MinStock, CertsAt: now, Limit: 1 << 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cands := make([]engine.Candidate, len(all.Hits))
+		for i, h := range all.Hits {
+			cands[i] = engine.Candidate{Product: h.Product, Supplier: orgs[h.Product.OrgID], Text: h.Text}
+		}
+		want := engine.Match(p, cands, params(all.TextMax))
+		if len(got.Items) == 0 || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: parallel %d items, sequential %d; differ", p.Keywords, len(got.Items), len(want.Items))
+		}
+	}
+}
+
+// api2Query is the index query of a profile (as api.CandidateQuery).
+func api2Query(p *engine.DemandProfile, now time.Time) MatchQuery {
+	return MatchQuery{Keywords: p.Keywords, Categories: p.Categories, PriceMin: p.PriceMin, PriceMax: p.PriceMax,
+		MinCommission: p.MinCommissionRate, MinStock: p.MinStock, RequiredCerts: p.RequiredCerts, CertsAt: now}
 }

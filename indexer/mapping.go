@@ -113,10 +113,13 @@ type options struct {
 	chain       chain
 	allField    bool          // index an _all composite field and query it instead of each field
 	boltTimeout time.Duration // how long to wait for another process's lock
+	// parallelFrom is the candidate count from which MatchEach streams
+	// from several goroutines.
+	parallelFrom int
 }
 
 func defaultOptions() options {
-	return options{chain: chainUniBigram, boltTimeout: 5 * time.Second}
+	return options{chain: chainUniBigram, boltTimeout: 5 * time.Second, parallelFrom: 20000}
 }
 
 func (o options) analyzer() string {

@@ -3,8 +3,11 @@ package indexer
 import (
 	"cmp"
 	"context"
+	"errors"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -77,12 +80,16 @@ type MatchStats struct {
 // MatchEach streams the candidates of a demand profile from the in-memory
 // catalogue: every product that matches the keywords (all products without
 // keywords) and passes the gates the index evaluates, with its text
-// relevance. It first finds them all, then calls begin once with the best
-// text relevance among them and calls the function begin returns for each,
-// in no particular order. The product passed is filled with what matching
-// reads (not titles or descriptions; see Product for the full record) and
-// is reused for the next call: keep a copy, not the pointer
-// (engine.Matcher.Add copies what it keeps). The catalogue is read-locked
+// relevance. It first finds them all, then calls begin with the best text
+// relevance among them and calls the function begin returns for each
+// candidate, in no particular order. For many candidates it splits them
+// over goroutines: begin is then called once per part (sequentially), and
+// each returned function is called from its own goroutine (an
+// engine.Matcher per part, merged afterwards, gives the same result). The
+// product passed is filled with what matching reads (not titles or
+// descriptions; see Product for the full record) and is reused for the
+// next call: keep a copy, not the pointer (engine.Matcher.Add copies what
+// it keeps). The catalogue is read-locked
 // meanwhile: the callbacks must not call back into the index. MatchEach
 // returns KindInvalid for an unknown required certificate, KindUnavailable
 // if the index is closed or ctx ends first.
@@ -91,16 +98,34 @@ func (x *Index) MatchEach(ctx context.Context, q MatchQuery, begin func(textMax 
 	var st MatchStats
 	err := x.candidates(ctx, op, q, func(c *catalog, s MatchStats, pass []uint32, text func(uint32) float64) error {
 		st = s
-		add := begin(s.TextMax)
-		var p engine.Product
-		for i, d := range pass {
-			if i&4095 == 0 && ctx.Err() != nil {
-				return ctxErr(op, ctx.Err())
-			}
-			c.product(x.vocab, d, &p)
-			add(&p, text(d))
+		// A large candidate set is streamed by one goroutine per core,
+		// each with its own function from begin.
+		parts := 1
+		if len(pass) >= x.opts.parallelFrom {
+			parts = min(runtime.GOMAXPROCS(0), 4)
 		}
-		return nil
+		adds := make([]func(*engine.Product, float64), parts)
+		for i := range adds {
+			adds[i] = begin(s.TextMax)
+		}
+		errs := make([]error, parts)
+		var wg sync.WaitGroup
+		for part, add := range adds {
+			wg.Go(func() {
+				var p engine.Product
+				lo, hi := len(pass)*part/parts, len(pass)*(part+1)/parts
+				for i, d := range pass[lo:hi] {
+					if i&4095 == 0 && ctx.Err() != nil {
+						errs[part] = ctxErr(op, ctx.Err())
+						return
+					}
+					c.product(x.vocab, d, &p)
+					add(&p, text(d))
+				}
+			})
+		}
+		wg.Wait()
+		return errors.Join(errs...)
 	})
 	if err != nil {
 		return MatchStats{}, err
@@ -298,14 +323,20 @@ func (x *Index) MatchCandidates(ctx context.Context, q MatchQuery) (Candidates, 
 	if limit <= 0 {
 		limit = DefaultCandidates
 	}
-	var hits []Candidate
+	var parts []*[]Candidate // one per part: the parts run concurrently
 	st, err := x.MatchEach(ctx, q, func(float64) func(*engine.Product, float64) {
+		part := new([]Candidate)
+		parts = append(parts, part)
 		return func(p *engine.Product, text float64) {
-			hits = append(hits, Candidate{Product: cloneProduct(p), Text: text})
+			*part = append(*part, Candidate{Product: cloneProduct(p), Text: text})
 		}
 	})
 	if err != nil {
 		return Candidates{}, err
+	}
+	var hits []Candidate
+	for _, part := range parts {
+		hits = append(hits, *part...)
 	}
 	slices.SortFunc(hits, func(a, b Candidate) int {
 		if a.Text != b.Text {

@@ -384,6 +384,8 @@ func (c *catalog) score(ts *textScorer, plan [][]textAlt) {
 			if len(lists) == 0 {
 				continue
 			}
+			// Conjunctions walk the shortest list and look d up in the others.
+			slices.SortFunc(lists, func(x, y *postings) int { return len(x.Docs) - len(y.Docs) })
 			idfs := make([]float64, len(lists))
 			for i, pl := range lists {
 				idfs[i] = idf(pl)
@@ -403,15 +405,13 @@ func (c *catalog) score(ts *textScorer, plan [][]textAlt) {
 				}
 				continue
 			}
-			// Conjunction: walk the shortest list, find d in the others.
-			slices.SortFunc(lists, func(x, y *postings) int { return len(x.Docs) - len(y.Docs) })
 			pos := make([]int, len(lists))
 		next:
 			for i, d := range lists[0].Docs {
 				if c.ids[d] == "" {
 					continue
 				}
-				s := weight(lists[0].TF[i], d, idf(lists[0]))
+				s := weight(lists[0].TF[i], d, idfs[0])
 				for j := 1; j < len(lists); j++ {
 					pl := lists[j]
 					k, found := slices.BinarySearch(pl.Docs[pos[j]:], d)
@@ -419,7 +419,7 @@ func (c *catalog) score(ts *textScorer, plan [][]textAlt) {
 					if !found {
 						continue next
 					}
-					s += weight(pl.TF[pos[j]], d, idf(pl))
+					s += weight(pl.TF[pos[j]], d, idfs[j])
 				}
 				s *= boost
 				if ts.term[d] == 0 {

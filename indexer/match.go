@@ -33,8 +33,6 @@ type MatchQuery struct {
 	RequiredCerts []string  // each must be in force at CertsAt
 	CertsAt       time.Time // zero: now
 	Limit         int       // at most this many candidates; ≤0: DefaultCandidates
-	// SkipCounts leaves Excluded empty (saves the count queries).
-	SkipCounts bool
 }
 
 // Candidate is a product that passed the index's filters and gates, with
@@ -344,11 +342,7 @@ func (x *Index) MatchCandidates(ctx context.Context, q MatchQuery) (Candidates, 
 		}
 		return strings.Compare(a.Product.ID, b.Product.ID)
 	})
-	out := Candidates{Hits: hits[:min(limit, len(hits))], TextMax: st.TextMax, Excluded: st.Excluded, Total: st.Total}
-	if q.SkipCounts {
-		out.Excluded = map[string]int{}
-	}
-	return out, nil
+	return Candidates{Hits: hits[:min(limit, len(hits))], TextMax: st.TextMax, Excluded: st.Excluded, Total: st.Total}, nil
 }
 
 // TextScore returns the text relevance of one product for keywords, as

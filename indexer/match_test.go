@@ -76,9 +76,9 @@ func TestMatchCandidates(t *testing.T) {
 	if _, matched, err := x.TextScore(ctx, "拖拉机", loadProducts(t)[0].ID); err != nil || matched {
 		t.Errorf("unrelated keywords matched: %v", err)
 	}
-	// Limit and SkipCounts.
-	res, err = x.MatchCandidates(ctx, MatchQuery{Keywords: "猕猴桃", Limit: 1, SkipCounts: true})
-	if err != nil || len(res.Hits) != 1 || len(res.Excluded) != 0 {
+	// Limit.
+	res, err = x.MatchCandidates(ctx, MatchQuery{Keywords: "猕猴桃", Limit: 1})
+	if err != nil || len(res.Hits) != 1 || res.Total < 2 || res.Hits[0].Text != res.TextMax {
 		t.Fatalf("limit 1: %+v %v", res, err)
 	}
 }

@@ -104,19 +104,23 @@ func BenchmarkApply(b *testing.B) {
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "docs/s")
 }
 
-// BenchmarkSearch runs the benchmark queries over 20,000 generated products.
+// BenchmarkSearch runs the benchmark queries over 20,000 generated
+// products, from the catalogue (Search) and from Bleve (searchBleve).
 func BenchmarkSearch(b *testing.B) {
 	x, _ := buildCorpus(b, filepath.Join(b.TempDir(), "idx"), defaultOptions(), genProducts(20000))
 	defer x.Close()
 	ctx := context.Background()
 	for _, q := range benchQueries {
-		b.Run(queryName(q), func(b *testing.B) {
-			for b.Loop() {
-				if _, err := x.Search(ctx, q); err != nil {
-					b.Fatal(err)
+		for name, search := range map[string]func(context.Context, engine.ProductQuery) (engine.ProductPage, error){
+			"catalogue": x.Search, "bleve": x.searchBleve} {
+			b.Run(name+"/"+queryName(q), func(b *testing.B) {
+				for b.Loop() {
+					if _, err := search(ctx, q); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 	b.Run("hostile", func(b *testing.B) {
 		q := engine.ProductQuery{Q: strings.Repeat("kiwi 茶 navel orange 猕猴桃 核桃 ", 20)}
@@ -218,7 +222,7 @@ func BenchmarkCompareChains(b *testing.B) {
 		fx := mustOpenFixture(t, c.o)
 		var failed []string
 		for i, sc := range cases {
-			if bad := checkCase(ctx, fx, sc); len(bad) > 0 {
+			if bad := checkCase(ctx, fx.Search, sc); len(bad) > 0 {
 				failed = append(failed, fmt.Sprintf("#%d %q: %s", i, sc.Query.Q, strings.Join(bad, "; ")))
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
 
 	"github.com/livematch/livematch/engine"
@@ -13,10 +14,13 @@ import (
 
 // catalog is the index's in-memory view of the live products, by document
 // number (docnum): in columns, exactly the attributes that the matching
-// gates and factors read, and the postings of the text that matching scores
-// (titles and tags). Full products (descriptions, numbers of certificates,
-// …) stay in Bleve's stored records and are read only for the few items a
-// page or a match returns. A product keeps its docnum while its text is
+// gates, factors and search filters read, the postings of the text that
+// matching and search score (titles and tags, with term frequencies) and,
+// for search only, which products' descriptions hold each token (compressed
+// bitmaps, no frequencies: descriptions hold several times more tokens than
+// titles and tags). Full products (description text, numbers of
+// certificates, …) stay in Bleve's stored records and are read only for the
+// few items a page or a match returns. A product keeps its docnum while its text is
 // unchanged (a stock or price update is written in place); a product whose
 // text changes gets a new docnum and its old slot dies; compact renumbers
 // when dead slots pile up. The Index's mu guards it.
@@ -31,9 +35,10 @@ type catalog struct {
 	places interner // ShipFrom and ProvinceCode
 
 	post     map[string]*postings
-	docLen   []float32 // boosted length of the text (0 for a dead slot)
-	textHash []uint64  // of the analysed text fields, to tell text changes
-	lenSum   float64   // over live docs
+	desc     map[string]*roaring.Bitmap // token → docnums whose description holds it
+	docLen   []float32                  // boosted length of the text (0 for a dead slot)
+	textHash []uint64                   // of the analysed text fields, to tell text changes
+	lenSum   float64                    // over live docs
 	dead     int
 }
 
@@ -48,6 +53,7 @@ type row struct {
 	CertN                   uint8
 	Cat                     uint8 // index in engine.Categories(); noCategory if unknown
 	Approved, ColdChain     bool
+	Poverty                 bool // the supplier's derived poverty-relief status
 }
 
 // certCol is one certificate: its type (index in engine.CertTypes()) and
@@ -122,16 +128,18 @@ func newVocab(a analysis.Analyzer, simplify func(string) string) *vocab {
 	return v
 }
 
-// docText is a product's analysed matching text.
+// docText is a product's analysed text.
 type docText struct {
-	tokens []string
+	tokens []string // of titles and tags
 	tf     []uint8
 	length float32
+	desc   []string // distinct tokens of the descriptions
 	hash   uint64
 }
 
 // analyse tokenises the product's titles and tags (simplified as Bleve's
-// copy is) into boosted term frequencies.
+// copy is) into boosted term frequencies, and its descriptions into
+// distinct tokens.
 func (v *vocab) analyse(p *engine.Product) docText {
 	counts := map[string]int{}
 	var order []string
@@ -155,7 +163,20 @@ func (v *vocab) analyse(p *engine.Product) docText {
 	for _, t := range p.Tags {
 		add(t, tfTag)
 	}
-	d := docText{tokens: order, tf: make([]uint8, len(order)), length: float32(length), hash: h.Sum64()}
+	seen := map[string]bool{}
+	var desc []string
+	for _, text := range [...]string{p.DescriptionZh, p.DescriptionEn} {
+		text = v.simplify(text)
+		_, _ = h.Write([]byte(text))
+		_, _ = h.Write([]byte{0, 1})
+		for _, t := range v.analyzer.Analyze([]byte(text)) {
+			if tok := string(t.Term); !seen[tok] {
+				seen[tok] = true
+				desc = append(desc, tok)
+			}
+		}
+	}
+	d := docText{tokens: order, tf: make([]uint8, len(order)), length: float32(length), desc: desc, hash: h.Sum64()}
 	for i, tok := range order {
 		d.tf[i] = uint8(min(counts[tok], math.MaxUint8))
 	}
@@ -167,7 +188,7 @@ func (c *catalog) rowOf(v *vocab, p *engine.Product) row {
 	r := row{Price: p.PriceCNY, Live: p.LivePriceCNY, Commission: p.CommissionRate, Stock: p.Stock,
 		Org: c.orgs.id(p.OrgID), Ship: c.places.id(p.ShipFrom), Prov: c.places.id(p.ProvinceCode),
 		Lead: int32(p.LeadTimeDays), Shelf: int32(p.ShelfLifeDays),
-		Approved: p.ReviewStatus == engine.ReviewApproved, ColdChain: p.ColdChain, Cat: noCategory}
+		Approved: p.ReviewStatus == engine.ReviewApproved, ColdChain: p.ColdChain, Poverty: p.PovertyRelief, Cat: noCategory}
 	if i, ok := v.catIdx[p.Category]; ok {
 		r.Cat = i
 	}
@@ -197,6 +218,9 @@ func (c *catalog) put(v *vocab, p *engine.Product, seq int64, text docText) {
 	if c.byID == nil {
 		c.byID = map[string]uint32{}
 		c.post = map[string]*postings{}
+	}
+	if c.desc == nil {
+		c.desc = map[string]*roaring.Bitmap{}
 	}
 	if d, ok := c.byID[p.ID]; ok {
 		if c.textHash[d] == text.hash { // same text: in place
@@ -228,6 +252,14 @@ func (c *catalog) put(v *vocab, p *engine.Product, seq int64, text docText) {
 		}
 		pl.Docs = append(pl.Docs, d)
 		pl.TF = append(pl.TF, text.tf[i])
+	}
+	for _, tok := range text.desc {
+		bm := c.desc[tok]
+		if bm == nil {
+			bm = roaring.New()
+			c.desc[tok] = bm
+		}
+		bm.Add(d)
 	}
 }
 
@@ -295,6 +327,30 @@ func (c *catalog) compact() {
 		}
 		pl.Docs, pl.TF = slices.Clip(pl.Docs[:k]), slices.Clip(pl.TF[:k])
 	}
+	buf := make([]uint32, 0, 4096)
+	for tok, bm := range c.desc {
+		nb := roaring.New()
+		it := bm.ManyIterator()
+		for {
+			k := it.NextMany(buf[:cap(buf)])
+			if k == 0 {
+				break
+			}
+			kept := buf[:0]
+			for _, d := range buf[:k] {
+				if nd := remap[d]; nd != math.MaxUint32 {
+					kept = append(kept, nd)
+				}
+			}
+			nb.AddMany(kept)
+		}
+		if nb.IsEmpty() {
+			delete(c.desc, tok)
+			continue
+		}
+		nb.RunOptimize()
+		c.desc[tok] = nb
+	}
 	c.dead = 0
 }
 
@@ -305,7 +361,7 @@ func (c *catalog) product(v *vocab, d uint32, p *engine.Product) {
 	*p = engine.Product{ID: c.ids[d], OrgID: c.orgs.strs[r.Org], PriceCNY: r.Price, LivePriceCNY: r.Live,
 		CommissionRate: r.Commission, Stock: r.Stock, LeadTimeDays: int(r.Lead), ShelfLifeDays: int(r.Shelf),
 		ShipFrom: c.places.strs[r.Ship], ProvinceCode: c.places.strs[r.Prov], ColdChain: r.ColdChain,
-		ReviewStatus: engine.ReviewPending}
+		PovertyRelief: r.Poverty, ReviewStatus: engine.ReviewPending}
 	if r.Approved {
 		p.ReviewStatus = engine.ReviewApproved
 	}
@@ -346,8 +402,16 @@ type textScorer struct {
 	termTouch []uint32
 }
 
+// descWeight scales a match in a description against one in titles and
+// tags: a description match scores its tokens' idf times descWeight (one
+// occurrence in a document of average length), below what a title match of
+// the same tokens earns.
+const descWeight = 0.5
+
 // score fills ts.acc for plan and lists the matching docnums in ts.touched.
-func (c *catalog) score(ts *textScorer, plan [][]textAlt) {
+// With desc (search), an alternative also matches a document whose
+// description holds all of its tokens.
+func (c *catalog) score(ts *textScorer, plan [][]textAlt, desc bool) {
 	n := len(c.ids)
 	if cap(ts.acc) < n {
 		ts.acc, ts.term, ts.hits = make([]float32, n), make([]float32, n), make([]uint8, n)
@@ -380,6 +444,9 @@ func (c *catalog) score(ts *textScorer, plan [][]textAlt) {
 					break
 				}
 				lists = append(lists, pl)
+			}
+			if desc {
+				c.scoreDesc(ts, a, live)
 			}
 			if len(lists) == 0 {
 				continue
@@ -443,6 +510,40 @@ func (c *catalog) score(ts *textScorer, plan [][]textAlt) {
 			ts.acc[d] *= float32(ts.hits[d]) / terms
 		}
 	}
+}
+
+// scoreDesc raises ts.term to the description score of alternative a for
+// the documents whose descriptions hold all of its tokens.
+func (c *catalog) scoreDesc(ts *textScorer, a textAlt, live float64) {
+	bms := make([]*roaring.Bitmap, 0, len(a.tokens))
+	w := 0.0
+	for _, tok := range a.tokens {
+		bm := c.desc[tok]
+		if bm == nil {
+			return
+		}
+		bms = append(bms, bm)
+		df := min(float64(bm.GetCardinality()), live)
+		w += math.Log(1 + (live-df+0.5)/(df+0.5))
+	}
+	if len(bms) == 0 {
+		return
+	}
+	s := float32(a.boost * descWeight * w)
+	all := bms[0]
+	if len(bms) > 1 {
+		all = roaring.FastAnd(bms...)
+	}
+	all.Iterate(func(d uint32) bool {
+		if c.ids[d] == "" || ts.term[d] >= s {
+			return true
+		}
+		if ts.term[d] == 0 {
+			ts.termTouch = append(ts.termTouch, d)
+		}
+		ts.term[d] = s
+		return true
+	})
 }
 
 // reset zeroes what score wrote.

@@ -494,7 +494,7 @@ func TestRebuild(t *testing.T) {
 		t.Fatal("old content survived the rebuild")
 	}
 	for _, c := range loadCases(t)[:5] {
-		if bad := checkCase(ctx, x, c); len(bad) > 0 {
+		if bad := checkCase(ctx, x.Search, c); len(bad) > 0 {
 			t.Errorf("%s: %v", c.Comment, bad)
 		}
 	}

@@ -187,7 +187,7 @@ func (x *Index) candidates(ctx context.Context, op string, q MatchQuery,
 	}
 	text := func(uint32) float64 { return 0 }
 	if len(plan) > 0 {
-		c.score(ts, plan)
+		c.score(ts, plan, false)
 		defer ts.reset()
 		text = func(d uint32) float64 { return float64(ts.acc[d]) }
 		for i, d := range ts.touched {
@@ -365,7 +365,7 @@ func (x *Index) TextScore(ctx context.Context, keywords, id string) (float64, bo
 	if !ok {
 		return 0, false, nil
 	}
-	x.cat.score(ts, plan)
+	x.cat.score(ts, plan, false)
 	defer ts.reset()
 	t := ts.acc[d]
 	return float64(t), t > 0, nil

@@ -31,24 +31,14 @@ const maxClauses = 1024
 // collects: certificate types times distinct expiry instants among the hits.
 const maxCertTerms = 100000
 
-// Search runs a product search: free text (see the package doc) conjoined
-// with the filters of q, facets over all hits, and one page of hits resolved
-// from the catalogue. With text, hits are sorted by score (highest first),
-// then id; without, by id. Limit defaults to DefaultLimit and is clamped to
-// 1..MaxLimit, Offset to 0..MaxOffset. A query whose words are all stop words
-// or punctuation behaves as one without text.
-//
-// Search returns an error of KindInvalid for a bad price band (negative, not
-// a number, or min above max) and of KindUnavailable if the index is closed.
-func (x *Index) Search(ctx context.Context, q engine.ProductQuery) (engine.ProductPage, error) {
+// searchBleve is Search answered by Bleve alone (its own scores): the
+// tests check that it finds the same hits, totals and facets as Search.
+func (x *Index) searchBleve(ctx context.Context, q engine.ProductQuery) (engine.ProductPage, error) {
 	const op = "indexer.Search"
-	if x.closed.Load() {
-		return engine.ProductPage{}, errClosed(op)
-	}
-	if err := checkQuery(q); err != nil {
+	limit, offset, err := x.searchBounds(op, q)
+	if err != nil {
 		return engine.ProductPage{}, err
 	}
-	limit, offset := pageBounds(q.Limit, q.Offset)
 	now := x.now()
 	nowMs := float64(now.UnixMilli())
 
@@ -130,6 +120,19 @@ func (x *Index) hitProduct(id string, src any) (*engine.Product, bool) {
 	p := rec.Product.product()
 	p.ID = id
 	return p, true
+}
+
+// searchBounds checks that the index is open and q's price band makes
+// sense, and returns its page bounds.
+func (x *Index) searchBounds(op string, q engine.ProductQuery) (limit, offset int, err error) {
+	if x.closed.Load() {
+		return 0, 0, errClosed(op)
+	}
+	if err := checkQuery(q); err != nil {
+		return 0, 0, err
+	}
+	limit, offset = pageBounds(q.Limit, q.Offset)
+	return limit, offset, nil
 }
 
 // checkQuery rejects price bands that cannot be meant.

@@ -68,8 +68,8 @@ func loadCases(tb testing.TB) []searchCase {
 }
 
 // checkCase runs one case and returns what is wrong with the result.
-func checkCase(ctx context.Context, x *Index, c searchCase) []string {
-	page, err := x.Search(ctx, c.Query.productQuery())
+func checkCase(ctx context.Context, search func(context.Context, engine.ProductQuery) (engine.ProductPage, error), c searchCase) []string {
+	page, err := search(ctx, c.Query.productQuery())
 	if err != nil {
 		return []string{fmt.Sprintf("search: %v", err)}
 	}
@@ -103,24 +103,26 @@ func checkCase(ctx context.Context, x *Index, c searchCase) []string {
 	return bad
 }
 
+// TestSearchCases runs the relevance cases against Search (the catalogue)
+// and against Bleve's own search of the same index.
 func TestSearchCases(t *testing.T) {
 	ctx := context.Background()
+	x := mustOpenFixture(t, defaultOptions())
 	for _, o := range []struct {
-		name string
-		opts options
+		name   string
+		search func(context.Context, engine.ProductQuery) (engine.ProductPage, error)
 	}{
-		{"fields", defaultOptions()},
-		{"all", options{chain: chainUniBigram, allField: true}},
+		{"catalogue", x.Search},
+		{"bleve", x.searchBleve},
 	} {
 		t.Run(o.name, func(t *testing.T) {
-			x := mustOpenFixture(t, o.opts)
 			cases := loadCases(t)
 			if len(cases) < 20 {
 				t.Fatalf("only %d cases", len(cases))
 			}
 			for i, c := range cases {
 				t.Run(fmt.Sprintf("%02d", i), func(t *testing.T) {
-					for _, msg := range checkCase(ctx, x, c) {
+					for _, msg := range checkCase(ctx, o.search, c) {
 						t.Errorf("%s: %s (query %+v)", c.Comment, msg, c.Query)
 					}
 				})

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/RoaringBitmap/roaring/v2"
 )
 
 // snapshotFile holds the catalogue as a clean Close left it, inside the
@@ -19,7 +21,7 @@ import (
 const snapshotFile = "catalogue.snapshot"
 
 // snapshotSchema changes whenever the snapshot's layout or meaning does.
-const snapshotSchema = schemaVersion + "/catalogue1"
+const snapshotSchema = schemaVersion + "/catalogue2"
 
 // snapshot is the catalogue in a form gob can write.
 type snapshot struct {
@@ -35,6 +37,8 @@ type snapshot struct {
 	Places     []string
 	Tokens     []string
 	Post       []postings // parallel to Tokens
+	DescTokens []string
+	Desc       []*roaring.Bitmap // parallel to DescTokens
 	DocLen     []float32
 	TextHash   []uint64
 }
@@ -59,6 +63,12 @@ func (x *Index) saveSnapshot() error {
 	for tok, pl := range c.post {
 		snap.Tokens = append(snap.Tokens, tok)
 		snap.Post = append(snap.Post, *pl)
+	}
+	snap.DescTokens = make([]string, 0, len(c.desc))
+	snap.Desc = make([]*roaring.Bitmap, 0, len(c.desc))
+	for tok, bm := range c.desc {
+		snap.DescTokens = append(snap.DescTokens, tok)
+		snap.Desc = append(snap.Desc, bm)
 	}
 	x.mu.Unlock()
 	path := filepath.Join(x.path, snapshotFile)
@@ -121,11 +131,13 @@ func (x *Index) loadSnapshot(docCount uint64) (bool, error) {
 	case snap.Checkpoint != x.checkpoint.Load() || snap.DocCount != docCount || uint64(n) != docCount:
 		return false, fmt.Errorf("snapshot of checkpoint %d with %d products, index at %d with %d",
 			snap.Checkpoint, n, x.checkpoint.Load(), docCount)
-	case len(snap.Seqs) != n || len(snap.Rows) != n || len(snap.DocLen) != n || len(snap.TextHash) != n || len(snap.Tokens) != len(snap.Post):
+	case len(snap.Seqs) != n || len(snap.Rows) != n || len(snap.DocLen) != n || len(snap.TextHash) != n || len(snap.Tokens) != len(snap.Post) ||
+		len(snap.DescTokens) != len(snap.Desc):
 		return false, errors.New("snapshot columns of different lengths")
 	}
 	c := catalog{ids: snap.IDs, seqs: snap.Seqs, rows: snap.Rows, certs: snap.Certs, docLen: snap.DocLen, textHash: snap.TextHash,
-		byID: make(map[string]uint32, n), post: make(map[string]*postings, len(snap.Tokens))}
+		byID: make(map[string]uint32, n), post: make(map[string]*postings, len(snap.Tokens)),
+		desc: make(map[string]*roaring.Bitmap, len(snap.DescTokens))}
 	for d, id := range c.ids {
 		if id == "" {
 			return false, errors.New("snapshot has a dead slot")
@@ -158,6 +170,13 @@ func (x *Index) loadSnapshot(docCount uint64) (bool, error) {
 			}
 		}
 		c.post[tok] = &pl
+	}
+	for i, tok := range snap.DescTokens {
+		bm := snap.Desc[i]
+		if bm == nil || !bm.IsEmpty() && bm.Maximum() >= uint32(n) {
+			return false, errors.New("snapshot description bitmap out of range")
+		}
+		c.desc[tok] = bm
 	}
 	x.cat = c
 	return true, nil

@@ -25,6 +25,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,6 +50,7 @@ type config struct {
 	pg                          bool
 	out, work                   string
 	smoke, keep                 bool
+	cpuProfile                  string
 }
 
 func parseFlags(args []string) (config, error) {
@@ -67,6 +69,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.work, "work", "", "working directory (default: a new temporary one, removed at the end)")
 	fs.BoolVar(&c.smoke, "smoke", false, "check correctness and exit non-zero on a failure (timings are reported, never judged)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the working directory")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of in-process matching (five extra passes over the profiles, after the measured one) to this file")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -297,6 +300,11 @@ func run(ctx context.Context, cfg config) (*report, error) {
 			logf("livematch: match in process: %s", l)
 		}
 	}
+	if cfg.cpuProfile != "" {
+		if err := profileMatches(ctx, cfg.cpuProfile, ip, w); err != nil {
+			return rep, err
+		}
+	}
 	for i := range w.profiles {
 		if httpTop[i] != nil && !sameRanking(lmTop[i], lmScore[i], httpTop[i], httpScore[i]) {
 			rep.fail("profile %d: top 20 in process differ from HTTP: %v %v vs %v %v", i, lmTop[i], lmScore[i], httpTop[i], httpScore[i])
@@ -498,4 +506,26 @@ func cpuModel() string {
 		}
 	}
 	return runtime.GOARCH
+}
+
+// profileMatches writes a CPU profile of five passes of in-process matching
+// over the workload's profiles to path.
+func profileMatches(ctx context.Context, path string, ip *inproc, w *workload) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	defer pprof.StopCPUProfile()
+	for range 5 {
+		for _, bp := range w.profiles {
+			if _, _, err := ip.match(ctx, bp.p, 20); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/livematch/livematch/engine"
@@ -73,12 +76,7 @@ func (x *Index) Apply(ctx context.Context, changes []Change, checkpoint int64) e
 	newCP := max(cp, checkpoint)
 	b := x.idx.NewBatch()
 	// catalogue updates, analysed here, outside the catalogue's lock
-	type update struct {
-		p    *engine.Product // nil: delete
-		seq  int64
-		text docText
-	}
-	updates := make(map[string]update, len(winners))
+	updates := make(map[string]*update, len(winners))
 	tomb := x.tombstones
 	tombChanged := false
 	editTomb := func() {
@@ -90,12 +88,13 @@ func (x *Index) Apply(ctx context.Context, changes []Change, checkpoint int64) e
 			tombChanged = true
 		}
 	}
+	var puts []*update
 	for id, c := range winners {
 		if c.Deleted {
 			b.Delete(id)
 			editTomb()
 			tomb[id] = c.Seq
-			updates[id] = update{seq: c.Seq}
+			updates[id] = &update{seq: c.Seq}
 			continue
 		}
 		if _, ok := tomb[id]; ok {
@@ -104,14 +103,19 @@ func (x *Index) Apply(ctx context.Context, changes []Change, checkpoint int64) e
 		}
 		p := cloneProduct(c.Product)
 		p.ID = id
-		d, err := newIndexDoc(p, c.Seq, x.gloss.Simplify)
-		if err != nil {
-			return engine.Wrap(engine.KindInternal, op, "cannot encode a product", err)
-		}
-		if err := b.Index(id, d); err != nil {
+		u := &update{p: p, seq: c.Seq}
+		updates[id] = u
+		puts = append(puts, u)
+	}
+	// Encoding for Bleve and analysing for the catalogue are spread over
+	// the cores; Bleve analyses its copy in Batch, over the cores too.
+	if err := x.prepare(puts); err != nil {
+		return engine.Wrap(engine.KindInternal, op, "cannot encode a product", err)
+	}
+	for _, u := range puts {
+		if err := b.Index(u.p.ID, u.doc); err != nil {
 			return engine.Wrap(engine.KindInternal, op, "cannot map a product", err)
 		}
-		updates[id] = update{p: p, seq: c.Seq, text: x.vocab.analyse(p)}
 	}
 	var prune []string
 	for id, s := range tomb {
@@ -163,4 +167,35 @@ func (x *Index) Apply(ctx context.Context, changes []Change, checkpoint int64) e
 		x.log.Debug("stale changes ignored", "skipped", skipped, "applied", len(winners), "checkpoint", newCP)
 	}
 	return nil
+}
+
+// update is one product's change as Apply prepares it: the document Bleve
+// indexes and the text the catalogue holds, or a delete.
+type update struct {
+	p    *engine.Product // nil: delete
+	seq  int64
+	doc  *indexDoc
+	text docText
+}
+
+// prepare encodes and analyses us on every core.
+func (x *Index) prepare(us []*update) error {
+	workers := min(runtime.GOMAXPROCS(0), max(len(us)/64, 1))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(us); i += workers {
+				u := us[i]
+				d, err := newIndexDoc(u.p, u.seq, x.gloss.Simplify)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				u.doc, u.text = d, x.vocab.analyse(u.p)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

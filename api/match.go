@@ -59,11 +59,13 @@ func (s *Server) candidateQuery(p *engine.DemandProfile) indexer.MatchQuery {
 // CandidateQuery is the index query of a profile's candidates at now: its
 // keywords and the gates the index evaluates.
 func CandidateQuery(p *engine.DemandProfile, now time.Time) indexer.MatchQuery {
-	return indexer.MatchQuery{
+	q := indexer.MatchQuery{
 		Keywords: p.Keywords, Categories: p.Categories, PriceMin: p.PriceMin, PriceMax: p.PriceMax,
 		MinCommission: p.MinCommissionRate, MinStock: p.MinStock, RequiredCerts: p.RequiredCerts,
 		CertsAt: asOf(p, now),
 	}
+	q.Month, q.MaxLeadDays, q.Dated = engine.Schedule(p, now)
+	return q
 }
 
 // asOf is the date gates and certificates are judged on: the stream date
@@ -86,36 +88,36 @@ func (s *Server) MatchProfile(ctx context.Context, p *engine.DemandProfile, limi
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
 	var (
-		mu       sync.Mutex
-		matchers []*engine.Matcher
-		orgErr   error
+		mu     sync.Mutex
+		sinks  []*matchSink
+		orgErr error
 	)
-	st, err := s.index.MatchEach(ctx, s.candidateQuery(p), func(textMax float64) func(*engine.Product, float64) {
-		m := engine.NewMatcher(p, s.matchParams(limit, textMax))
-		matchers = append(matchers, m) // begin is called sequentially
-		suppliers := map[string]*engine.Org{}
-		return func(pr *engine.Product, text float64) {
-			org, seen := suppliers[pr.OrgID]
-			if !seen {
-				// The org directory is in memory (a miss reads the
-				// database once); an unknown supplier is nil, which the
-				// engine's gate excludes.
-				var err error
-				if org, err = s.orgs.get(ctx, pr.OrgID); err != nil {
+	st, err := s.index.MatchEach(ctx, s.candidateQuery(p), func(textMax float64) indexer.Sink {
+		k := &matchSink{m: engine.NewMatcher(p, s.matchParams(limit, textMax)), suppliers: map[string]*engine.Org{},
+			org: func(id string) *engine.Org {
+				// The org directory is in memory (a miss reads the database
+				// once); an unknown supplier is nil, which the engine's gate
+				// excludes.
+				org, err := s.orgs.get(ctx, id)
+				if err != nil {
 					mu.Lock()
 					orgErr = cmp.Or(orgErr, err)
 					mu.Unlock()
 				}
-				suppliers[pr.OrgID] = org
-			}
-			m.Add(engine.Candidate{Product: pr, Supplier: org, Text: text})
-		}
+				return org
+			}}
+		sinks = append(sinks, k) // begin is called sequentially
+		return k
 	})
 	if err == nil {
 		err = orgErr
 	}
 	if err != nil {
 		return engine.MatchResult{}, err
+	}
+	matchers := make([]*engine.Matcher, len(sinks))
+	for i, k := range sinks {
+		matchers[i] = k.m
 	}
 	m := matchers[0]
 	for _, o := range matchers[1:] {
@@ -133,6 +135,33 @@ func (s *Server) MatchProfile(ctx context.Context, p *engine.DemandProfile, limi
 		}
 	}
 	return res, nil
+}
+
+// matchSink feeds one part of a streamed match to an engine.Matcher, with
+// the suppliers looked up once per part.
+type matchSink struct {
+	m         *engine.Matcher
+	suppliers map[string]*engine.Org
+	org       func(id string) *engine.Org
+}
+
+func (k *matchSink) supplier(id string) *engine.Org {
+	org, seen := k.suppliers[id]
+	if !seen {
+		org = k.org(id)
+		k.suppliers[id] = org
+	}
+	return org
+}
+
+// Skip implements indexer.Sink with engine.Matcher.Skip.
+func (k *matchSink) Skip(p *engine.Product, text float64) bool {
+	return k.m.Skip(engine.Candidate{Product: p, Supplier: k.supplier(p.OrgID), Text: text})
+}
+
+// Add implements indexer.Sink with engine.Matcher.Add.
+func (k *matchSink) Add(p *engine.Product, text float64) {
+	k.m.Add(engine.Candidate{Product: p, Supplier: k.supplier(p.OrgID), Text: text})
 }
 
 // matchProducts answers a profile's matches (MatchProfile, rendered).

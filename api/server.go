@@ -25,7 +25,7 @@ type Index interface {
 	// Search runs a product search; bad parameters are KindInvalid.
 	Search(ctx context.Context, q engine.ProductQuery) (engine.ProductPage, error)
 	// MatchEach streams a demand profile's candidates (see indexer.Index.MatchEach).
-	MatchEach(ctx context.Context, q indexer.MatchQuery, begin func(textMax float64) func(p *engine.Product, text float64)) (indexer.MatchStats, error)
+	MatchEach(ctx context.Context, q indexer.MatchQuery, begin func(textMax float64) indexer.Sink) (indexer.MatchStats, error)
 	// Product is a product's full record as indexed.
 	Product(id string) (*engine.Product, bool)
 	// TextRelevance is one product's text relevance for a profile's match

@@ -129,6 +129,18 @@ func newGateEnv(p *DemandProfile, now time.Time) gateEnv {
 	return e
 }
 
+// Schedule returns what the season and lead-time gates of p compare at
+// clock now, for callers that evaluate them on their own columns: the month
+// (1..12, China Standard Time) a product's AvailableMonths must include
+// when it names any, and, when p has a stream date, the most days of lead
+// time that still ship in time (dated is false without a stream date). A
+// product passes the lead-time gate when float64(max(LeadTimeDays, 0)) ≤
+// maxLeadDays.
+func Schedule(p *DemandProfile, now time.Time) (month int, maxLeadDays float64, dated bool) {
+	env := newGateEnv(p, now)
+	return env.month, env.streamDays, !p.StreamDate.IsZero()
+}
+
 // Gate reports why candidate c must not be shown for profile p, as the first
 // failing reason in GateOrder, or "" when it passes. now is the clock; the
 // as-of date for certificates and seasons is the stream date when set.
@@ -393,6 +405,51 @@ func (m *Matcher) Add(c Candidate) {
 	if inRelief {
 		m.relief.push(e)
 	}
+}
+
+// Skip reports whether candidate c can be left out without changing the
+// result, for callers that build a candidate's full product only when
+// needed: c must pass every gate on its product (the caller has checked
+// them), and c.Product need only carry OrgID, PriceCNY, LivePriceCNY,
+// CommissionRate and Stock. Skip bounds the score with the factors those
+// fields, the supplier and c.Text decide, the others counted as full marks,
+// and answers true when even that bound could not enter the top (or, for a
+// protected supplier of a fair profile, the best of the protected): the
+// candidate is then counted as offered, as Add would have, and must not be
+// given to Add. Otherwise (false, also for a supplier that fails its gate)
+// call Add with the full product.
+func (m *Matcher) Skip(c Candidate) bool {
+	if c.Supplier == nil || c.Product == nil || c.Supplier.Status != OrgApproved ||
+		c.Supplier.ID != "" && c.Product.OrgID != "" && c.Supplier.ID != c.Product.OrgID {
+		return false
+	}
+	floor, ok := m.best.floor()
+	protected := m.fair && c.Supplier.PovertyRelief
+	if !ok || protected && !m.relief.full() {
+		return false
+	}
+	if protected {
+		floor = min(floor, m.relief.items[0].score)
+	}
+	s := m.s
+	if s.wsum == 0 {
+		return false
+	}
+	raw := 0.0
+	for f := range numFactors {
+		switch factorList[f] {
+		case FactorText, FactorPrice, FactorCommission, FactorStock, FactorPovertyRelief, FactorGrade:
+			v, _, _ := s.factor(f, &c, false)
+			raw += s.scaled[f] * v
+		default:
+			raw += s.scaled[f]
+		}
+	}
+	if raw/s.wsum < floor-0.00005-1e-12 {
+		m.n++
+		return true
+	}
+	return false
 }
 
 // Merge takes in what another Matcher of the same profile and parameters

@@ -631,6 +631,33 @@ func TestMatchAgreesWithNaive(t *testing.T) {
 				t.Fatalf("streamed result differs:\n got %+v\nwant %+v", streamed.Items, got.Items)
 			}
 
+			// Offered to Skip first (as a streaming caller does, with a
+			// product of only the fields Skip reads) wherever the product
+			// passes its gates: the same result, with skipped candidates.
+			sm := NewMatcher(&p, params)
+			skipped := 0
+			for _, c := range cands {
+				if g := Gate(&p, c, params.Now); g == "" || g == ExcludedSupplier {
+					slim := Product{OrgID: c.Product.OrgID, PriceCNY: c.Product.PriceCNY, LivePriceCNY: c.Product.LivePriceCNY,
+						CommissionRate: c.Product.CommissionRate, Stock: c.Product.Stock}
+					if sm.Skip(Candidate{Product: &slim, Supplier: c.Supplier, Text: c.Text}) {
+						if g != "" {
+							t.Fatalf("%s skipped, though its supplier fails the gate", c.Product.ID)
+						}
+						skipped++
+						continue
+					}
+				}
+				sm.Add(c)
+			}
+			if res := sm.Result(); !reflect.DeepEqual(res, got) {
+				t.Fatalf("result with Skip differs:\n got %+v\nwant %+v", res.Items, got.Items)
+			}
+			t.Logf("%d of %d candidates skipped", skipped, tc.n)
+			if tc.n >= 3000 && skipped < tc.n/10 {
+				t.Errorf("only %d of %d candidates skipped", skipped, tc.n)
+			}
+
 			// Split over three Matchers and merged: the same result.
 			parts := []*Matcher{NewMatcher(&p, params), NewMatcher(&p, params), NewMatcher(&p, params)}
 			for i, c := range cands {

@@ -354,6 +354,14 @@ func (c *catalog) compact() {
 	c.dead = 0
 }
 
+// peek sets the fields of p that engine.Matcher.Skip reads (see Sink) to
+// docnum d's, leaving the others as they are.
+func (c *catalog) peek(d uint32, p *engine.Product) {
+	r := &c.rows[d]
+	p.OrgID = c.orgs.strs[r.Org]
+	p.PriceCNY, p.LivePriceCNY, p.CommissionRate, p.Stock, p.PovertyRelief = r.Price, r.Live, r.Commission, r.Stock, r.Poverty
+}
+
 // product fills p (reusing its slices) with what matching reads of docnum d.
 func (c *catalog) product(v *vocab, d uint32, p *engine.Product) {
 	r := &c.rows[d]

@@ -30,14 +30,14 @@ func matchEach(t *testing.T, x *Index, q MatchQuery) streamed {
 	t.Helper()
 	s := streamed{prods: map[string]*engine.Product{}, text: map[string]float64{}}
 	began := 0
-	st, err := x.MatchEach(context.Background(), q, func(float64) func(*engine.Product, float64) {
+	st, err := x.MatchEach(context.Background(), q, func(float64) Sink {
 		began++
-		return func(p *engine.Product, text float64) {
+		return AddAll(func(p *engine.Product, text float64) {
 			if _, dup := s.prods[p.ID]; dup {
 				t.Fatalf("%s handed out twice", p.ID)
 			}
 			s.prods[p.ID], s.text[p.ID] = cloneProduct(p), text
-		}
+		})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -137,13 +137,14 @@ func TestMatchEachAgreesWithEngine(t *testing.T) {
 		{Keywords: "no such word at all"},
 	} {
 		t.Run(fmt.Sprintf("%+v", q.Keywords+"|"+strings.Join(q.Categories, ",")), func(t *testing.T) {
-			got := matchEach(t, x, q)
 			profile := &engine.DemandProfile{Keywords: q.Keywords, Categories: q.Categories, PriceMin: q.PriceMin,
 				PriceMax: q.PriceMax, MinCommissionRate: q.MinCommission, MinStock: q.MinStock, RequiredCerts: q.RequiredCerts,
 				PreferredCerts: []string{"organic", "green_food"}, AudienceRegions: []string{"310000"}}
 			if !q.CertsAt.IsZero() {
 				profile.StreamDate = q.CertsAt
 			}
+			q.Month, q.MaxLeadDays, q.Dated = engine.Schedule(profile, now)
+			got := matchEach(t, x, q)
 			params := engine.MatchParams{Now: now, TextMax: got.stats.TextMax}
 			want := map[string]bool{}
 			excluded := map[string]int{}
@@ -340,13 +341,11 @@ func TestMatchEachInParallel(t *testing.T) {
 		params := func(textMax float64) engine.MatchParams {
 			return engine.MatchParams{Now: now, Limit: 30, TextMax: textMax}
 		}
-		var matchers []*engine.Matcher
-		st, err := x.MatchEach(context.Background(), api2Query(p, now), func(textMax float64) func(*engine.Product, float64) {
-			m := engine.NewMatcher(p, params(textMax))
+		var matchers []*skipSink
+		st, err := x.MatchEach(context.Background(), api2Query(p, now), func(textMax float64) Sink {
+			m := &skipSink{m: engine.NewMatcher(p, params(textMax)), orgs: orgs}
 			matchers = append(matchers, m)
-			return func(pr *engine.Product, text float64) {
-				m.Add(engine.Candidate{Product: pr, Supplier: orgs[pr.OrgID], Text: text})
-			}
+			return m
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -354,11 +353,22 @@ func TestMatchEachInParallel(t *testing.T) {
 		if len(matchers) < 2 && st.Total >= 100 {
 			t.Fatalf("%d candidates streamed by %d matcher(s)", st.Total, len(matchers))
 		}
-		for _, m := range matchers[1:] {
-			matchers[0].Merge(m)
+		skipped := 0
+		for _, m := range matchers {
+			skipped += m.skipped
 		}
-		got := matchers[0].Result()
+		for _, m := range matchers[1:] {
+			matchers[0].m.Merge(m.m)
+		}
+		got := matchers[0].m.Result()
+		got.Excluded = merge(got.Excluded, st.Excluded)
+		if p.Keywords != "" && skipped == 0 {
+			t.Errorf("%q: no candidate skipped", p.Keywords)
+		}
 
+		// The reference: every candidate that passes the index's gates but
+		// the season and lead-time ones, matched by engine.Match (which
+		// gates those itself).
 		all, err := x.MatchCandidates(context.Background(), MatchQuery{Keywords: p.Keywords, Categories: p.Categories, MinStock: p.MinStock, CertsAt: now, Limit: 1 << 30})
 		if err != nil {
 			t.Fatal(err)
@@ -367,7 +377,12 @@ func TestMatchEachInParallel(t *testing.T) {
 		for i, h := range all.Hits {
 			cands[i] = engine.Candidate{Product: h.Product, Supplier: orgs[h.Product.OrgID], Text: h.Text}
 		}
-		want := engine.Match(p, cands, params(all.TextMax))
+		want := engine.Match(p, cands, params(st.TextMax))
+		want.Excluded = merge(want.Excluded, all.Excluded)
+		if got.Candidates != int(st.Total) {
+			t.Errorf("%q: the matchers counted %d candidates, %d streamed", p.Keywords, got.Candidates, st.Total)
+		}
+		want.Candidates = got.Candidates // the reference was offered more: the season and lead-time gates' excluded
 		if len(got.Items) == 0 || !reflect.DeepEqual(got, want) {
 			t.Fatalf("%q: parallel %d items, sequential %d; differ", p.Keywords, len(got.Items), len(want.Items))
 		}
@@ -376,6 +391,41 @@ func TestMatchEachInParallel(t *testing.T) {
 
 // api2Query is the index query of a profile (as api.CandidateQuery).
 func api2Query(p *engine.DemandProfile, now time.Time) MatchQuery {
-	return MatchQuery{Keywords: p.Keywords, Categories: p.Categories, PriceMin: p.PriceMin, PriceMax: p.PriceMax,
+	q := MatchQuery{Keywords: p.Keywords, Categories: p.Categories, PriceMin: p.PriceMin, PriceMax: p.PriceMax,
 		MinCommission: p.MinCommissionRate, MinStock: p.MinStock, RequiredCerts: p.RequiredCerts, CertsAt: now}
+	q.Month, q.MaxLeadDays, q.Dated = engine.Schedule(p, now)
+	return q
+}
+
+// skipSink is the Sink of api.MatchProfile: an engine.Matcher offered
+// every candidate's partial product first.
+type skipSink struct {
+	m       *engine.Matcher
+	orgs    map[string]*engine.Org
+	skipped int
+}
+
+func (s *skipSink) Skip(p *engine.Product, text float64) bool {
+	if s.m.Skip(engine.Candidate{Product: p, Supplier: s.orgs[p.OrgID], Text: text}) {
+		s.skipped++
+		return true
+	}
+	return false
+}
+
+func (s *skipSink) Add(p *engine.Product, text float64) {
+	s.m.Add(engine.Candidate{Product: p, Supplier: s.orgs[p.OrgID], Text: text})
+}
+
+// merge adds the counts of b to a (nil-safe) and drops zeros.
+func merge(a, b map[string]int) map[string]int {
+	out := map[string]int{}
+	for _, m := range []map[string]int{a, b} {
+		for k, n := range m {
+			if n != 0 {
+				out[k] += n
+			}
+		}
+	}
+	return out
 }

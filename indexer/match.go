@@ -32,7 +32,14 @@ type MatchQuery struct {
 	MinStock      int64     // the stock gate is stock ≥ max(MinStock, 1)
 	RequiredCerts []string  // each must be in force at CertsAt
 	CertsAt       time.Time // zero: now
-	Limit         int       // at most this many candidates; ≤0: DefaultCandidates
+	// Month, when 1..12, is the season gate: a product that names its
+	// months must be available then (see engine.Schedule).
+	Month int
+	// Dated turns on the lead-time gate: a product's lead time must not
+	// exceed MaxLeadDays (see engine.Schedule).
+	Dated       bool
+	MaxLeadDays float64
+	Limit       int // at most this many candidates; ≤0: DefaultCandidates
 }
 
 // Candidate is a product that passed the index's filters and gates, with
@@ -75,23 +82,43 @@ type MatchStats struct {
 	TextMax float64
 }
 
+// Sink receives one part of a streamed match (see MatchEach).
+type Sink interface {
+	// Skip is offered each candidate first, its product carrying only
+	// OrgID, PriceCNY, LivePriceCNY, CommissionRate, Stock and
+	// PovertyRelief (as engine.Matcher.Skip needs): true leaves it out.
+	Skip(p *engine.Product, text float64) bool
+	// Add receives each candidate not skipped, its product filled with all
+	// that matching reads.
+	Add(p *engine.Product, text float64)
+}
+
+// AddAll is a Sink that skips nothing and hands every candidate to the
+// function.
+type AddAll func(p *engine.Product, text float64)
+
+// Skip is always false.
+func (AddAll) Skip(*engine.Product, float64) bool { return false }
+
+// Add calls f.
+func (f AddAll) Add(p *engine.Product, text float64) { f(p, text) }
+
 // MatchEach streams the candidates of a demand profile from the in-memory
 // catalogue: every product that matches the keywords (all products without
 // keywords) and passes the gates the index evaluates, with its text
 // relevance. It first finds them all, then calls begin with the best text
-// relevance among them and calls the function begin returns for each
-// candidate, in no particular order. For many candidates it splits them
-// over goroutines: begin is then called once per part (sequentially), and
-// each returned function is called from its own goroutine (an
-// engine.Matcher per part, merged afterwards, gives the same result). The
-// product passed is filled with what matching reads (not titles or
-// descriptions; see Product for the full record) and is reused for the
+// relevance among them and offers each candidate to the Sink begin returns,
+// in no particular order. For many candidates it splits them over
+// goroutines: begin is then called once per part (sequentially), and each
+// Sink is called from its own goroutine (an engine.Matcher per part, merged
+// afterwards, gives the same result). The product passed is reused for the
 // next call: keep a copy, not the pointer (engine.Matcher.Add copies what
-// it keeps). The catalogue is read-locked
-// meanwhile: the callbacks must not call back into the index. MatchEach
-// returns KindInvalid for an unknown required certificate, KindUnavailable
-// if the index is closed or ctx ends first.
-func (x *Index) MatchEach(ctx context.Context, q MatchQuery, begin func(textMax float64) func(p *engine.Product, text float64)) (MatchStats, error) {
+// it keeps). Titles and descriptions are never filled; see Product for the
+// full record. The catalogue is read-locked meanwhile: the sinks must not
+// call back into the index. MatchEach returns KindInvalid for an unknown
+// required certificate, KindUnavailable if the index is closed or ctx ends
+// first.
+func (x *Index) MatchEach(ctx context.Context, q MatchQuery, begin func(textMax float64) Sink) (MatchStats, error) {
 	const op = "indexer.MatchEach"
 	var st MatchStats
 	err := x.candidates(ctx, op, q, func(c *catalog, s MatchStats, pass []uint32, text func(uint32) float64) error {
@@ -102,13 +129,13 @@ func (x *Index) MatchEach(ctx context.Context, q MatchQuery, begin func(textMax 
 		if len(pass) >= x.opts.parallelFrom {
 			parts = min(runtime.GOMAXPROCS(0), 4)
 		}
-		adds := make([]func(*engine.Product, float64), parts)
-		for i := range adds {
-			adds[i] = begin(s.TextMax)
+		sinks := make([]Sink, parts)
+		for i := range sinks {
+			sinks[i] = begin(s.TextMax)
 		}
 		errs := make([]error, parts)
 		var wg sync.WaitGroup
-		for part, add := range adds {
+		for part, sink := range sinks {
 			wg.Go(func() {
 				var p engine.Product
 				lo, hi := len(pass)*part/parts, len(pass)*(part+1)/parts
@@ -117,8 +144,12 @@ func (x *Index) MatchEach(ctx context.Context, q MatchQuery, begin func(textMax 
 						errs[part] = ctxErr(op, ctx.Err())
 						return
 					}
-					c.product(x.vocab, d, &p)
-					add(&p, text(d))
+					t := text(d)
+					c.peek(d, &p)
+					if !sink.Skip(&p, t) {
+						c.product(x.vocab, d, &p)
+						sink.Add(&p, t)
+					}
 				}
 			})
 		}
@@ -223,11 +254,13 @@ const (
 	igCommission
 	igStock
 	igCerts
+	igSeason
+	igLead
 	numIndexGates
 )
 
 var indexGateReasons = [numIndexGates]string{engine.ExcludedNotApproved, engine.ExcludedCategory, engine.ExcludedPrice,
-	engine.ExcludedCommission, engine.ExcludedStock, engine.ExcludedCertification}
+	engine.ExcludedCommission, engine.ExcludedStock, engine.ExcludedCertification, engine.ExcludedSeason, engine.ExcludedLeadTime}
 
 // gateSet is a MatchQuery's gates compiled against the catalogue's columns.
 type gateSet struct {
@@ -237,7 +270,10 @@ type gateSet struct {
 	minComm      float64
 	minStock     int64
 	certs        []uint8
-	at           int64 // certificates must be valid after this (Unix ns)
+	at           int64  // certificates must be valid after this (Unix ns)
+	month        uint16 // bit of the season gate's month; 0: no season gate
+	dated        bool
+	maxLead      float64
 }
 
 func (x *Index) gates(op string, q MatchQuery) (*gateSet, error) {
@@ -245,7 +281,10 @@ func (x *Index) gates(op string, q MatchQuery) (*gateSet, error) {
 	if at.IsZero() {
 		at = x.now()
 	}
-	g := &gateSet{minComm: q.MinCommission, minStock: max(q.MinStock, 1), at: at.UnixNano()}
+	g := &gateSet{minComm: q.MinCommission, minStock: max(q.MinStock, 1), at: at.UnixNano(), dated: q.Dated, maxLead: q.MaxLeadDays}
+	if q.Month >= 1 && q.Month <= 12 {
+		g.month = 1 << (q.Month - 1)
+	}
 	if len(q.Categories) > 0 {
 		g.cats = make([]bool, len(x.vocab.cats))
 		for _, code := range q.Categories {
@@ -305,6 +344,12 @@ func (g *gateSet) check(c *catalog, d uint32) int {
 			return igCerts
 		}
 	}
+	if g.month != 0 && r.Months != 0 && r.Months&g.month == 0 {
+		return igSeason
+	}
+	if g.dated && float64(max(r.Lead, 0)) > g.maxLead {
+		return igLead
+	}
 	return -1
 }
 
@@ -322,12 +367,12 @@ func (x *Index) MatchCandidates(ctx context.Context, q MatchQuery) (Candidates, 
 		limit = DefaultCandidates
 	}
 	var parts []*[]Candidate // one per part: the parts run concurrently
-	st, err := x.MatchEach(ctx, q, func(float64) func(*engine.Product, float64) {
+	st, err := x.MatchEach(ctx, q, func(float64) Sink {
 		part := new([]Candidate)
 		parts = append(parts, part)
-		return func(p *engine.Product, text float64) {
+		return AddAll(func(p *engine.Product, text float64) {
 			*part = append(*part, Candidate{Product: cloneProduct(p), Text: text})
-		}
+		})
 	})
 	if err != nil {
 		return Candidates{}, err

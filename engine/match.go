@@ -378,13 +378,8 @@ func (m *Matcher) Add(c Candidate) {
 			v[f], _, _ = s.factor(f, &c, false)
 		}
 	}
-	if floor, ok := m.best.floor(); ok && (!protected || m.relief.full()) {
-		if protected {
-			floor = min(floor, m.relief.items[0].score)
-		}
-		if s.bound(v, certIndex) < floor-0.00005-1e-12 {
-			return
-		}
+	if floor, ok := m.floor(c.Supplier.PovertyRelief); ok && s.bound(v, certIndex) < floor {
+		return
 	}
 	v[certIndex], _, _ = s.factor(certIndex, &c, false)
 	score := s.total(v)
@@ -410,46 +405,49 @@ func (m *Matcher) Add(c Candidate) {
 // Skip reports whether candidate c can be left out without changing the
 // result, for callers that build a candidate's full product only when
 // needed: c must pass every gate on its product (the caller has checked
-// them), and c.Product need only carry OrgID, PriceCNY, LivePriceCNY,
-// CommissionRate and Stock. Skip bounds the score with the factors those
-// fields, the supplier and c.Text decide, the others counted as full marks,
-// and answers true when even that bound could not enter the top (or, for a
-// protected supplier of a fair profile, the best of the protected): the
-// candidate is then counted as offered, as Add would have, and must not be
-// given to Add. Otherwise (false, also for a supplier that fails its gate)
-// call Add with the full product.
+// them), and c.Product may lack its ID, Category, ProvinceCode,
+// ReviewStatus and Certifications. Skip bounds the score with every factor
+// but the certificates', which counts as full marks, and answers true when
+// even that bound could not enter the top (or, for a protected supplier of
+// a fair profile, the best of the protected): the candidate is then
+// counted as offered, as Add would have, and must not be given to Add.
+// Otherwise (false, also for a supplier that fails its gate) call Add with
+// the full product.
 func (m *Matcher) Skip(c Candidate) bool {
 	if c.Supplier == nil || c.Product == nil || c.Supplier.Status != OrgApproved ||
 		c.Supplier.ID != "" && c.Product.OrgID != "" && c.Supplier.ID != c.Product.OrgID {
 		return false
 	}
-	floor, ok := m.best.floor()
-	protected := m.fair && c.Supplier.PovertyRelief
-	if !ok || protected && !m.relief.full() {
+	floor, ok := m.floor(c.Supplier.PovertyRelief)
+	if !ok {
 		return false
 	}
-	if protected {
-		floor = min(floor, m.relief.items[0].score)
-	}
-	s := m.s
-	if s.wsum == 0 {
-		return false
-	}
-	raw := 0.0
-	for f := range numFactors {
-		switch factorList[f] {
-		case FactorText, FactorPrice, FactorCommission, FactorStock, FactorPovertyRelief, FactorGrade:
-			v, _, _ := s.factor(f, &c, false)
-			raw += s.scaled[f] * v
-		default:
-			raw += s.scaled[f]
+	v := &m.v
+	for f := range v {
+		if f != certIndex {
+			v[f], _, _ = m.s.factor(f, &c, false)
 		}
 	}
-	if raw/s.wsum < floor-0.00005-1e-12 {
+	if m.s.bound(v, certIndex) < floor {
 		m.n++
 		return true
 	}
 	return false
+}
+
+// floor returns the least score a candidate of a supplier with the given
+// poverty-relief status must beat to enter the result (in either heap),
+// with a margin for rounding; ok is false while any score would do.
+func (m *Matcher) floor(relief bool) (float64, bool) {
+	floor, ok := m.best.floor()
+	protected := m.fair && relief
+	if !ok || protected && !m.relief.full() {
+		return 0, false
+	}
+	if protected {
+		floor = min(floor, m.relief.items[0].score)
+	}
+	return floor - 0.00005 - 1e-12, true
 }
 
 // Merge takes in what another Matcher of the same profile and parameters

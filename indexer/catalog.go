@@ -3,6 +3,7 @@ package indexer
 import (
 	"hash/fnv"
 	"math"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -30,6 +31,11 @@ type catalog struct {
 	rows  []row
 	certs []certCol // rows[d].CertOff… hold d's certificates
 	byID  map[string]uint32
+	alive []uint64   // bit d: docnum d is live
+	byCat [][]uint32 // category index → its docnums, ascending (dead ones too)
+	// catLive and catApproved count the live and the live approved
+	// products by category index (noCategory included).
+	catLive, catApproved [256]int
 
 	orgs   interner // OrgID
 	places interner // ShipFrom and ProvinceCode
@@ -128,6 +134,14 @@ func newVocab(a analysis.Analyzer, simplify func(string) string) *vocab {
 	return v
 }
 
+// category returns the index of category code, or noCategory.
+func (v *vocab) category(code string) uint8 {
+	if i, ok := v.catIdx[code]; ok {
+		return i
+	}
+	return noCategory
+}
+
 // docText is a product's analysed text.
 type docText struct {
 	tokens []string // of titles and tags
@@ -185,13 +199,10 @@ func (v *vocab) analyse(p *engine.Product) docText {
 
 // rowOf builds p's attributes; certificates go to c.certs.
 func (c *catalog) rowOf(v *vocab, p *engine.Product) row {
-	r := row{Price: p.PriceCNY, Live: p.LivePriceCNY, Commission: p.CommissionRate, Stock: p.Stock,
+	r := row{Cat: v.category(p.Category), Price: p.PriceCNY, Live: p.LivePriceCNY, Commission: p.CommissionRate, Stock: p.Stock,
 		Org: c.orgs.id(p.OrgID), Ship: c.places.id(p.ShipFrom), Prov: c.places.id(p.ProvinceCode),
 		Lead: int32(p.LeadTimeDays), Shelf: int32(p.ShelfLifeDays),
-		Approved: p.ReviewStatus == engine.ReviewApproved, ColdChain: p.ColdChain, Poverty: p.PovertyRelief, Cat: noCategory}
-	if i, ok := v.catIdx[p.Category]; ok {
-		r.Cat = i
-	}
+		Approved: p.ReviewStatus == engine.ReviewApproved, ColdChain: p.ColdChain, Poverty: p.PovertyRelief}
 	for _, m := range p.AvailableMonths {
 		if m >= 1 && m <= 12 {
 			r.Months |= 1 << (m - 1)
@@ -222,8 +233,9 @@ func (c *catalog) put(v *vocab, p *engine.Product, seq int64, text docText) {
 	if c.desc == nil {
 		c.desc = map[string]*roaring.Bitmap{}
 	}
+	cat := v.category(p.Category)
 	if d, ok := c.byID[p.ID]; ok {
-		if c.textHash[d] == text.hash { // same text: in place
+		if c.textHash[d] == text.hash && c.rows[d].Cat == cat { // same text and category: in place
 			prev, end := c.rows[d], len(c.certs)
 			r := c.rowOf(v, p)
 			if r.CertN <= prev.CertN { // reuse the certificates' old slot
@@ -231,6 +243,8 @@ func (c *catalog) put(v *vocab, p *engine.Product, seq int64, text docText) {
 				c.certs = c.certs[:end]
 				r.CertOff = prev.CertOff
 			}
+			c.count(prev, -1)
+			c.count(r, 1)
 			c.rows[d], c.seqs[d] = r, seq
 			return
 		}
@@ -238,8 +252,11 @@ func (c *catalog) put(v *vocab, p *engine.Product, seq int64, text docText) {
 	}
 	d := uint32(len(c.ids))
 	c.ids = append(c.ids, p.ID)
+	c.setAlive(d)
+	c.listCat(cat, d)
 	c.seqs = append(c.seqs, seq)
 	c.rows = append(c.rows, c.rowOf(v, p))
+	c.count(c.rows[d], 1)
 	c.docLen = append(c.docLen, text.length)
 	c.textHash = append(c.textHash, text.hash)
 	c.lenSum += float64(text.length)
@@ -272,10 +289,55 @@ func (c *catalog) remove(id string) {
 
 func (c *catalog) kill(d uint32) {
 	delete(c.byID, c.ids[d])
+	c.alive[d/64] &^= 1 << (d % 64)
+	c.count(c.rows[d], -1)
 	c.ids[d] = ""
 	c.lenSum -= float64(c.docLen[d])
 	c.docLen[d] = 0
 	c.dead++
+}
+
+// count adds n to the category counters of a product with row r.
+func (c *catalog) count(r row, n int) {
+	c.catLive[r.Cat] += n
+	if r.Approved {
+		c.catApproved[r.Cat] += n
+	}
+}
+
+// isLive reports whether docnum d is a live product.
+func (c *catalog) isLive(d uint32) bool { return c.alive[d/64]&(1<<(d%64)) != 0 }
+
+func (c *catalog) setAlive(d uint32) {
+	for int(d/64) >= len(c.alive) {
+		c.alive = append(c.alive, 0)
+	}
+	c.alive[d/64] |= 1 << (d % 64)
+}
+
+// listCat appends docnum d to category cat's list.
+func (c *catalog) listCat(cat uint8, d uint32) {
+	if cat == noCategory {
+		return
+	}
+	for int(cat) >= len(c.byCat) {
+		c.byCat = append(c.byCat, nil)
+	}
+	c.byCat[cat] = append(c.byCat[cat], d)
+}
+
+// index rebuilds the liveness bits and category lists from ids and rows
+// (after a compaction or a snapshot load).
+func (c *catalog) index() {
+	c.alive, c.byCat = make([]uint64, (len(c.ids)+63)/64), nil
+	c.catLive, c.catApproved = [256]int{}, [256]int{}
+	for d, id := range c.ids {
+		if id != "" {
+			c.setAlive(uint32(d))
+			c.listCat(c.rows[d].Cat, uint32(d))
+			c.count(c.rows[d], 1)
+		}
+	}
 }
 
 // live returns the number of live products.
@@ -352,35 +414,44 @@ func (c *catalog) compact() {
 		c.desc[tok] = nb
 	}
 	c.dead = 0
+	c.index()
 }
 
-// peek sets the fields of p that engine.Matcher.Skip reads (see Sink) to
-// docnum d's, leaving the others as they are.
+// peek sets the fields of p that every factor but the certificates' reads
+// (what engine.Matcher.Skip needs; see Sink) to docnum d's, reusing p's
+// months, and leaves ID, Category, ProvinceCode, ReviewStatus and
+// Certifications as they are. complete sets those.
 func (c *catalog) peek(d uint32, p *engine.Product) {
 	r := &c.rows[d]
-	p.OrgID = c.orgs.strs[r.Org]
-	p.PriceCNY, p.LivePriceCNY, p.CommissionRate, p.Stock, p.PovertyRelief = r.Price, r.Live, r.Commission, r.Stock, r.Poverty
-}
-
-// product fills p (reusing its slices) with what matching reads of docnum d.
-func (c *catalog) product(v *vocab, d uint32, p *engine.Product) {
-	r := &c.rows[d]
-	certs, months := p.Certifications[:0], p.AvailableMonths[:0]
-	*p = engine.Product{ID: c.ids[d], OrgID: c.orgs.strs[r.Org], PriceCNY: r.Price, LivePriceCNY: r.Live,
-		CommissionRate: r.Commission, Stock: r.Stock, LeadTimeDays: int(r.Lead), ShelfLifeDays: int(r.Shelf),
-		ShipFrom: c.places.strs[r.Ship], ProvinceCode: c.places.strs[r.Prov], ColdChain: r.ColdChain,
-		PovertyRelief: r.Poverty, ReviewStatus: engine.ReviewPending}
-	if r.Approved {
-		p.ReviewStatus = engine.ReviewApproved
-	}
-	if r.Cat != noCategory {
-		p.Category = v.cats[r.Cat]
-	}
+	p.OrgID, p.ShipFrom = c.orgs.strs[r.Org], c.places.strs[r.Ship]
+	p.PriceCNY, p.LivePriceCNY, p.CommissionRate, p.Stock = r.Price, r.Live, r.Commission, r.Stock
+	p.LeadTimeDays, p.ShelfLifeDays, p.ColdChain, p.PovertyRelief = int(r.Lead), int(r.Shelf), r.ColdChain, r.Poverty
+	months := p.AvailableMonths[:0]
 	for m := 1; m <= 12; m++ {
 		if r.Months&(1<<(m-1)) != 0 {
 			months = append(months, m)
 		}
 	}
+	p.AvailableMonths = nil
+	if len(months) > 0 {
+		p.AvailableMonths = months
+	}
+}
+
+// complete sets the fields of p that peek leaves alone to docnum d's,
+// reusing p's certificates.
+func (c *catalog) complete(v *vocab, d uint32, p *engine.Product) {
+	r := &c.rows[d]
+	p.ID, p.ProvinceCode = c.ids[d], c.places.strs[r.Prov]
+	p.ReviewStatus = engine.ReviewPending
+	if r.Approved {
+		p.ReviewStatus = engine.ReviewApproved
+	}
+	p.Category = ""
+	if r.Cat != noCategory {
+		p.Category = v.cats[r.Cat]
+	}
+	certs := p.Certifications[:0]
 	for _, ct := range c.certs[r.CertOff : r.CertOff+uint32(r.CertN)] {
 		cert := engine.Certification{Type: v.certs[ct.Typ]}
 		if ct.Exp != 0 {
@@ -388,12 +459,19 @@ func (c *catalog) product(v *vocab, d uint32, p *engine.Product) {
 		}
 		certs = append(certs, cert)
 	}
-	if len(months) > 0 {
-		p.AvailableMonths = months
-	}
+	p.Certifications = nil
 	if len(certs) > 0 {
 		p.Certifications = certs
 	}
+}
+
+// product fills p (reusing its slices) with what matching reads of docnum
+// d, and nothing else.
+func (c *catalog) product(v *vocab, d uint32, p *engine.Product) {
+	certs, months := p.Certifications[:0], p.AvailableMonths[:0]
+	*p = engine.Product{Certifications: certs, AvailableMonths: months}
+	c.peek(d, p)
+	c.complete(v, d, p)
 }
 
 // scorer of the matching text relevance: for each query term the best of
@@ -406,8 +484,9 @@ func (c *catalog) product(v *vocab, d uint32, p *engine.Product) {
 type textScorer struct {
 	acc, term []float32 // by docnum
 	hits      []uint8   // by docnum: terms matched
-	touched   []uint32  // docnums with acc > 0
+	touched   []uint32  // docnums with acc > 0, ascending once score returns
 	termTouch []uint32
+	mark      []uint64 // scratch bitset of sortTouched, all zero between calls
 }
 
 // descWeight scales a match in a description against one in titles and
@@ -469,7 +548,7 @@ func (c *catalog) score(ts *textScorer, plan [][]textAlt, desc bool) {
 			if len(lists) == 1 {
 				pl := lists[0]
 				for i, d := range pl.Docs {
-					if c.ids[d] == "" {
+					if !c.isLive(d) {
 						continue
 					}
 					s := boost * weight(pl.TF[i], d, idfs[0])
@@ -483,7 +562,7 @@ func (c *catalog) score(ts *textScorer, plan [][]textAlt, desc bool) {
 			pos := make([]int, len(lists))
 		next:
 			for i, d := range lists[0].Docs {
-				if c.ids[d] == "" {
+				if !c.isLive(d) {
 					continue
 				}
 				s := weight(lists[0].TF[i], d, idfs[0])
@@ -518,6 +597,30 @@ func (c *catalog) score(ts *textScorer, plan [][]textAlt, desc bool) {
 			ts.acc[d] *= float32(ts.hits[d]) / terms
 		}
 	}
+	if !slices.IsSorted(ts.touched) {
+		ts.sortTouched(n)
+	}
+}
+
+// sortTouched puts ts.touched in ascending order through a bitset of the n
+// docnums (linear; the callers then read the columns front to back).
+func (ts *textScorer) sortTouched(n int) {
+	words := (n + 63) / 64
+	if cap(ts.mark) < words {
+		ts.mark = make([]uint64, words)
+	}
+	mark := ts.mark[:words]
+	for _, d := range ts.touched {
+		mark[d/64] |= 1 << (d % 64)
+	}
+	ts.touched = ts.touched[:0]
+	for w, b := range mark {
+		for b != 0 {
+			ts.touched = append(ts.touched, uint32(w*64+bits.TrailingZeros64(b)))
+			b &= b - 1
+		}
+		mark[w] = 0
+	}
 }
 
 // scoreDesc raises ts.term to the description score of alternative a for
@@ -543,7 +646,7 @@ func (c *catalog) scoreDesc(ts *textScorer, a textAlt, live float64) {
 		all = roaring.FastAnd(bms...)
 	}
 	all.Iterate(func(d uint32) bool {
-		if c.ids[d] == "" || ts.term[d] >= s {
+		if !c.isLive(d) || ts.term[d] >= s {
 			return true
 		}
 		if ts.term[d] == 0 {

@@ -98,6 +98,12 @@ func TestMatchEachAgreesWithEngine(t *testing.T) {
 		case 0:
 			p.Stock = int64(rng.IntN(3000))
 			p.Certifications = p.Certifications[:min(len(p.Certifications), rng.IntN(3))]
+			if i%5 == 0 { // review withdrawn or granted, in place
+				p.ReviewStatus = [...]engine.ReviewStatus{engine.ReviewPending, engine.ReviewApproved}[rng.IntN(2)]
+			}
+			if i%7 == 0 { // recategorised, text unchanged: a new slot
+				p.Category = [...]string{"fresh_fruit", "tea", "snacks"}[rng.IntN(3)]
+			}
 		case 1:
 			p.TitleZh += " 新款"
 			p.Tags = append(p.Tags, "新品")
@@ -428,4 +434,31 @@ func merge(a, b map[string]int) map[string]int {
 		}
 	}
 	return out
+}
+
+func TestSortTouched(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		n       int
+		touched []uint32
+	}{
+		{"empty", 10, nil},
+		{"one", 1, []uint32{0}},
+		{"reversed across words", 200, []uint32{199, 130, 64, 63, 1, 0}},
+		{"interleaved runs", 1000, []uint32{5, 500, 999, 6, 501, 7, 128}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := &textScorer{touched: slices.Clone(tc.touched)}
+			ts.sortTouched(tc.n)
+			want := slices.Sorted(slices.Values(tc.touched))
+			if !slices.Equal(ts.touched, want) && !(len(want) == 0 && len(ts.touched) == 0) {
+				t.Fatalf("sorted %v, want %v", ts.touched, want)
+			}
+			for w, b := range ts.mark {
+				if b != 0 {
+					t.Fatalf("mark word %d left %b", w, b)
+				}
+			}
+		})
+	}
 }

@@ -84,9 +84,10 @@ type MatchStats struct {
 
 // Sink receives one part of a streamed match (see MatchEach).
 type Sink interface {
-	// Skip is offered each candidate first, its product carrying only
-	// OrgID, PriceCNY, LivePriceCNY, CommissionRate, Stock and
-	// PovertyRelief (as engine.Matcher.Skip needs): true leaves it out.
+	// Skip is offered each candidate first, its product carrying all
+	// that matching reads but ID, Category, ProvinceCode, ReviewStatus
+	// and Certifications (as engine.Matcher.Skip needs): true leaves it
+	// out.
 	Skip(p *engine.Product, text float64) bool
 	// Add receives each candidate not skipped, its product filled with all
 	// that matching reads.
@@ -147,7 +148,7 @@ func (x *Index) MatchEach(ctx context.Context, q MatchQuery, begin func(textMax 
 					t := text(d)
 					c.peek(d, &p)
 					if !sink.Skip(&p, t) {
-						c.product(x.vocab, d, &p)
+						c.complete(x.vocab, d, &p)
 						sink.Add(&p, t)
 					}
 				}
@@ -227,12 +228,36 @@ func (x *Index) candidates(ctx context.Context, op string, q MatchQuery,
 			}
 			check(d)
 		}
+	} else if g.cats != nil {
+		// Only the chosen categories' products are visited; the others
+		// are counted as the review and category gates would count them.
+		n := 0
+		for cat, chosen := range g.cats {
+			if !chosen || cat >= len(c.byCat) {
+				continue
+			}
+			for _, d := range c.byCat[cat] {
+				if n++; n&4095 == 0 && ctx.Err() != nil {
+					return ctxErr(op, ctx.Err())
+				}
+				if c.isLive(d) {
+					check(d)
+				}
+			}
+		}
+		for cat := range c.catLive {
+			if cat < len(g.cats) && g.cats[cat] {
+				continue
+			}
+			excl[igReview] += c.catLive[cat] - c.catApproved[cat]
+			excl[igCategory] += c.catApproved[cat]
+		}
 	} else {
 		for d := range c.ids {
 			if d&4095 == 0 && ctx.Err() != nil {
 				return ctxErr(op, ctx.Err())
 			}
-			if c.ids[d] != "" {
+			if c.isLive(uint32(d)) {
 				check(uint32(d))
 			}
 		}

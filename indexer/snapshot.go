@@ -178,6 +178,7 @@ func (x *Index) loadSnapshot(docCount uint64) (bool, error) {
 		}
 		c.desc[tok] = bm
 	}
+	c.index()
 	x.cat = c
 	return true, nil
 }

@@ -21,9 +21,13 @@ import (
 const snapshotFile = "catalogue.snapshot"
 
 // snapshotSchema changes whenever the snapshot's layout or meaning does.
-const snapshotSchema = schemaVersion + "/catalogue2"
+const snapshotSchema = schemaVersion + "/catalogue3"
 
-// snapshot is the catalogue in a form gob can write.
+// snapshot is the catalogue in a form gob can write. It is written as a
+// snapHeader and then snapshot values of at most snapChunk items of each
+// column, which Decode appends together: gob reads one whole message into
+// memory, so one message for a million products would cost hundreds of
+// megabytes at every start.
 type snapshot struct {
 	Schema     string
 	Nonce      string // also in Bleve's internal storage while the snapshot is valid
@@ -36,11 +40,84 @@ type snapshot struct {
 	Orgs       []string
 	Places     []string
 	Tokens     []string
-	Post       []postings // parallel to Tokens
+	Post       []postings // parallel to Tokens; for Post and Desc a chunk holds snapChunk/16
 	DescTokens []string
 	Desc       []*roaring.Bitmap // parallel to DescTokens
 	DocLen     []float32
 	TextHash   []uint64
+}
+
+// snapHeader opens the snapshot file: what the snapshot is of and how many
+// items of each column follow.
+type snapHeader struct {
+	Schema     string
+	Nonce      string
+	Checkpoint int64
+	DocCount   uint64
+	Orgs       []string
+	Places     []string
+	Docs, Certs, Tokens, Desc int
+}
+
+// snapChunk is how many products (and certificates) one message holds.
+const snapChunk = 1 << 16
+
+// writeSnapshot writes snap to enc as a header and chunks.
+func writeSnapshot(enc *gob.Encoder, snap *snapshot) error {
+	h := snapHeader{Schema: snap.Schema, Nonce: snap.Nonce, Checkpoint: snap.Checkpoint, DocCount: snap.DocCount,
+		Orgs: snap.Orgs, Places: snap.Places, Docs: len(snap.IDs), Certs: len(snap.Certs), Tokens: len(snap.Tokens), Desc: len(snap.DescTokens)}
+	if err := enc.Encode(&h); err != nil {
+		return err
+	}
+	cut := func(n, i, size int) (int, int) { return min(i*size, n), min((i+1)*size, n) }
+	for i := 0; ; i++ {
+		var ch snapshot
+		lo, hi := cut(h.Docs, i, snapChunk)
+		ch.IDs, ch.Seqs, ch.Rows, ch.DocLen, ch.TextHash = snap.IDs[lo:hi], snap.Seqs[lo:hi], snap.Rows[lo:hi], snap.DocLen[lo:hi], snap.TextHash[lo:hi]
+		lo, hi = cut(h.Certs, i, snapChunk)
+		ch.Certs = snap.Certs[lo:hi]
+		lo, hi = cut(h.Tokens, i, snapChunk/16)
+		ch.Tokens, ch.Post = snap.Tokens[lo:hi], snap.Post[lo:hi]
+		lo, hi = cut(h.Desc, i, snapChunk/256)
+		ch.DescTokens, ch.Desc = snap.DescTokens[lo:hi], snap.Desc[lo:hi]
+		if len(ch.IDs)+len(ch.Certs)+len(ch.Tokens)+len(ch.DescTokens) == 0 {
+			return nil
+		}
+		if err := enc.Encode(&ch); err != nil {
+			return err
+		}
+	}
+}
+
+// readSnapshot reads what writeSnapshot wrote.
+func readSnapshot(dec *gob.Decoder) (*snapshot, error) {
+	var h snapHeader
+	if err := dec.Decode(&h); err != nil {
+		return nil, err
+	}
+	snap := &snapshot{Schema: h.Schema, Nonce: h.Nonce, Checkpoint: h.Checkpoint, DocCount: h.DocCount, Orgs: h.Orgs, Places: h.Places}
+	if h.Schema != snapshotSchema {
+		return snap, nil // the caller rejects it
+	}
+	// Sized up front (a damaged header cannot ask for more than 2^26).
+	docs, certs := min(max(h.Docs, 0), 1<<26), min(max(h.Certs, 0), 1<<26)
+	snap.IDs, snap.Seqs, snap.Rows = make([]string, 0, docs), make([]int64, 0, docs), make([]row, 0, docs)
+	snap.DocLen, snap.TextHash, snap.Certs = make([]float32, 0, docs), make([]uint64, 0, docs), make([]certCol, 0, certs)
+	for len(snap.IDs) < h.Docs || len(snap.Certs) < h.Certs || len(snap.Tokens) < h.Tokens || len(snap.DescTokens) < h.Desc {
+		var ch snapshot
+		if err := dec.Decode(&ch); err != nil {
+			return nil, err
+		}
+		if len(ch.IDs)+len(ch.Certs)+len(ch.Tokens)+len(ch.DescTokens) == 0 {
+			return nil, errors.New("an empty chunk")
+		}
+		snap.IDs, snap.Seqs, snap.Rows = append(snap.IDs, ch.IDs...), append(snap.Seqs, ch.Seqs...), append(snap.Rows, ch.Rows...)
+		snap.DocLen, snap.TextHash = append(snap.DocLen, ch.DocLen...), append(snap.TextHash, ch.TextHash...)
+		snap.Certs = append(snap.Certs, ch.Certs...)
+		snap.Tokens, snap.Post = append(snap.Tokens, ch.Tokens...), append(snap.Post, ch.Post...)
+		snap.DescTokens, snap.Desc = append(snap.DescTokens, ch.DescTokens...), append(snap.Desc, ch.Desc...)
+	}
+	return snap, nil
 }
 
 // saveSnapshot writes the (compacted) catalogue next to the index. The
@@ -78,7 +155,7 @@ func (x *Index) saveSnapshot() error {
 		return err
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	err = gob.NewEncoder(w).Encode(&snap)
+	err = writeSnapshot(gob.NewEncoder(w), &snap)
 	if err == nil {
 		err = w.Flush()
 	}
@@ -118,8 +195,8 @@ func (x *Index) loadSnapshot(docCount uint64) (bool, error) {
 		_ = os.Remove(path)
 		_ = x.idx.DeleteInternal([]byte(keySnapshot))
 	}()
-	var snap snapshot
-	if err := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20)).Decode(&snap); err != nil {
+	snap, err := readSnapshot(gob.NewDecoder(bufio.NewReaderSize(f, 1<<20)))
+	if err != nil {
 		return false, fmt.Errorf("snapshot: %w", err)
 	}
 	n := len(snap.IDs)

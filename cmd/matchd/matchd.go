@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -281,6 +282,10 @@ func (m *Main) openIndex() error {
 		return err
 	}
 	m.index = idx
+	// Restoring the catalogue allocated and dropped a lot (decoded stored
+	// records or snapshot chunks): give that back to the OS now rather than
+	// over the next minutes.
+	debug.FreeOSMemory()
 	return nil
 }
 

@@ -418,11 +418,10 @@ func (c *catalog) compact() {
 }
 
 // peek sets the fields of p that every factor but the certificates' reads
-// (what engine.Matcher.Skip needs; see Sink) to docnum d's, reusing p's
+// (what engine.Matcher.Skip needs; see Sink) to row r's, reusing p's
 // months, and leaves ID, Category, ProvinceCode, ReviewStatus and
 // Certifications as they are. complete sets those.
-func (c *catalog) peek(d uint32, p *engine.Product) {
-	r := &c.rows[d]
+func (c *catalog) peek(r *row, p *engine.Product) {
 	p.OrgID, p.ShipFrom = c.orgs.strs[r.Org], c.places.strs[r.Ship]
 	p.PriceCNY, p.LivePriceCNY, p.CommissionRate, p.Stock = r.Price, r.Live, r.Commission, r.Stock
 	p.LeadTimeDays, p.ShelfLifeDays, p.ColdChain, p.PovertyRelief = int(r.Lead), int(r.Shelf), r.ColdChain, r.Poverty
@@ -438,10 +437,9 @@ func (c *catalog) peek(d uint32, p *engine.Product) {
 	}
 }
 
-// complete sets the fields of p that peek leaves alone to docnum d's,
-// reusing p's certificates.
-func (c *catalog) complete(v *vocab, d uint32, p *engine.Product) {
-	r := &c.rows[d]
+// complete sets the fields of p that peek leaves alone to docnum d's (its
+// row r), reusing p's certificates.
+func (c *catalog) complete(v *vocab, d uint32, r *row, p *engine.Product) {
 	p.ID, p.ProvinceCode = c.ids[d], c.places.strs[r.Prov]
 	p.ReviewStatus = engine.ReviewPending
 	if r.Approved {
@@ -470,8 +468,8 @@ func (c *catalog) complete(v *vocab, d uint32, p *engine.Product) {
 func (c *catalog) product(v *vocab, d uint32, p *engine.Product) {
 	certs, months := p.Certifications[:0], p.AvailableMonths[:0]
 	*p = engine.Product{Certifications: certs, AvailableMonths: months}
-	c.peek(d, p)
-	c.complete(v, d, p)
+	c.peek(&c.rows[d], p)
+	c.complete(v, d, &c.rows[d], p)
 }
 
 // scorer of the matching text relevance: for each query term the best of
@@ -516,9 +514,20 @@ func (c *catalog) score(ts *textScorer, plan [][]textAlt, desc bool) {
 		df := min(float64(len(pl.Docs)), live)
 		return math.Log(1 + (live-df+0.5)/(df+0.5))
 	}
+	// Lengths are sums of small integer weights: their length
+	// normalisations are computed once per query (the same arithmetic).
+	var normTab [normTabLen]float64
+	for l := range normTab {
+		normTab[l] = bm25K1 * (1 - bm25B + bm25B*float64(l)/avg)
+	}
 	weight := func(tf uint8, d uint32, idf float64) float32 {
 		f := float64(tf)
-		norm := bm25K1 * (1 - bm25B + bm25B*float64(c.docLen[d])/avg)
+		var norm float64
+		if l := c.docLen[d]; l < normTabLen && l == float32(int(l)) {
+			norm = normTab[int(l)]
+		} else {
+			norm = bm25K1 * (1 - bm25B + bm25B*float64(l)/avg)
+		}
 		return float32(idf * f * (bm25K1 + 1) / (f + norm))
 	}
 	for _, alts := range plan {
@@ -568,7 +577,7 @@ func (c *catalog) score(ts *textScorer, plan [][]textAlt, desc bool) {
 				s := weight(lists[0].TF[i], d, idfs[0])
 				for j := 1; j < len(lists); j++ {
 					pl := lists[j]
-					k, found := slices.BinarySearch(pl.Docs[pos[j]:], d)
+					k, found := gallop(pl.Docs[pos[j]:], d)
 					pos[j] += k
 					if !found {
 						continue next
@@ -600,6 +609,23 @@ func (c *catalog) score(ts *textScorer, plan [][]textAlt, desc bool) {
 	if !slices.IsSorted(ts.touched) {
 		ts.sortTouched(n)
 	}
+}
+
+// normTabLen bounds the document lengths whose BM25 normalisation score
+// looks up.
+const normTabLen = 512
+
+// gallop is slices.BinarySearch for a target likely near the front of
+// docs: it doubles its step from the front, then searches the last step.
+func gallop(docs []uint32, target uint32) (int, bool) {
+	hi := 1
+	for hi < len(docs) && docs[hi-1] < target {
+		hi *= 2
+	}
+	lo := hi / 2
+	hi = min(hi, len(docs))
+	k, found := slices.BinarySearch(docs[lo:hi], target)
+	return lo + k, found
 }
 
 // sortTouched puts ts.touched in ascending order through a bitset of the n

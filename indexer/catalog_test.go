@@ -462,3 +462,18 @@ func TestSortTouched(t *testing.T) {
 		})
 	}
 }
+
+func TestGallop(t *testing.T) {
+	docs := []uint32{2, 3, 5, 8, 13, 21, 34, 55, 89, 144}
+	for target := uint32(0); target < 150; target++ {
+		wk, wf := slices.BinarySearch(docs, target)
+		for _, from := range []int{0, 3, 9, 10} {
+			if k, f := gallop(docs[from:], target); from+k != max(wk, from) || f != (wf && wk >= from) {
+				t.Fatalf("gallop(docs[%d:], %d) = %d, %v; want %d, %v", from, target, from+k, f, max(wk, from), wf && wk >= from)
+			}
+		}
+	}
+	if k, f := gallop(nil, 1); k != 0 || f {
+		t.Fatalf("gallop(nil) = %d, %v", k, f)
+	}
+}

@@ -87,7 +87,7 @@ type Index struct {
 
 	vocab   *vocab
 	scorers sync.Pool // *textScorer
-	passing sync.Pool // *[]uint32
+	passing sync.Pool // *[]passed
 
 	checkpoint atomic.Int64
 	tombCount  atomic.Int64
@@ -127,7 +127,7 @@ func open(cfg Config, o options) (*Index, error) {
 		tombstones: map[string]int64{},
 	}
 	x.scorers.New = func() any { return &textScorer{} }
-	x.passing.New = func() any { return new([]uint32) }
+	x.passing.New = func() any { return new([]passed) }
 	if x.gloss == nil {
 		x.gloss = noGlossary{}
 	}

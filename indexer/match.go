@@ -122,7 +122,7 @@ func (f AddAll) Add(p *engine.Product, text float64) { f(p, text) }
 func (x *Index) MatchEach(ctx context.Context, q MatchQuery, begin func(textMax float64) Sink) (MatchStats, error) {
 	const op = "indexer.MatchEach"
 	var st MatchStats
-	err := x.candidates(ctx, op, q, func(c *catalog, s MatchStats, pass []uint32, text func(uint32) float64) error {
+	err := x.candidates(ctx, op, q, true, func(c *catalog, s MatchStats, pass []passed, _ func(uint32) float64) error {
 		st = s
 		// A large candidate set is streamed by one goroutine per core,
 		// each with its own function from begin.
@@ -140,15 +140,16 @@ func (x *Index) MatchEach(ctx context.Context, q MatchQuery, begin func(textMax 
 			wg.Go(func() {
 				var p engine.Product
 				lo, hi := len(pass)*part/parts, len(pass)*(part+1)/parts
-				for i, d := range pass[lo:hi] {
+				for i := range pass[lo:hi] {
 					if i&4095 == 0 && ctx.Err() != nil {
 						errs[part] = ctxErr(op, ctx.Err())
 						return
 					}
-					t := text(d)
-					c.peek(d, &p)
+					ps := &pass[lo+i]
+					t := float64(ps.text)
+					c.peek(&ps.row, &p)
 					if !sink.Skip(&p, t) {
-						c.complete(x.vocab, d, &p)
+						c.complete(x.vocab, ps.d, &ps.row, &p)
 						sink.Add(&p, t)
 					}
 				}
@@ -171,7 +172,7 @@ func (x *Index) MatchEach(ctx context.Context, q MatchQuery, begin func(textMax 
 func (x *Index) TextRelevance(ctx context.Context, q MatchQuery, id string) (text, textMax float64, matched bool, err error) {
 	const op = "indexer.TextRelevance"
 	keywords := len(x.textPlan(q.Keywords)) > 0
-	err = x.candidates(ctx, op, q, func(c *catalog, s MatchStats, _ []uint32, score func(uint32) float64) error {
+	err = x.candidates(ctx, op, q, false, func(c *catalog, s MatchStats, _ []passed, score func(uint32) float64) error {
 		textMax = s.TextMax
 		if d, ok := c.byID[id]; ok {
 			text = score(d)
@@ -183,10 +184,11 @@ func (x *Index) TextRelevance(ctx context.Context, q MatchQuery, id string) (tex
 }
 
 // candidates finds the products that match q's keywords and pass the index's
-// gates, counting exclusions, and calls then with them while the catalogue
-// is read-locked; text gives a docnum's text relevance (0 without keywords).
-func (x *Index) candidates(ctx context.Context, op string, q MatchQuery,
-	then func(c *catalog, st MatchStats, pass []uint32, text func(uint32) float64) error) error {
+// gates, counting exclusions, and calls then while the catalogue is
+// read-locked, with them when keep (else pass is empty); text gives a
+// docnum's text relevance (0 without keywords).
+func (x *Index) candidates(ctx context.Context, op string, q MatchQuery, keep bool,
+	then func(c *catalog, st MatchStats, pass []passed, text func(uint32) float64) error) error {
 	if x.closed.Load() {
 		return errClosed(op)
 	}
@@ -197,7 +199,7 @@ func (x *Index) candidates(ctx context.Context, op string, q MatchQuery,
 	plan := x.textPlan(q.Keywords)
 	ts := x.scorers.Get().(*textScorer)
 	defer x.scorers.Put(ts)
-	pass := x.passing.Get().(*[]uint32)
+	pass := x.passing.Get().(*[]passed)
 	defer x.passing.Put(pass)
 
 	x.mu.RLock()
@@ -207,14 +209,20 @@ func (x *Index) candidates(ctx context.Context, op string, q MatchQuery,
 	var excl [numIndexGates]int
 	*pass = (*pass)[:0]
 	var textMax float32
+	total := 0
 	check := func(d uint32) {
 		if r := g.check(c, d); r >= 0 {
 			excl[r]++
 			return
 		}
-		*pass = append(*pass, d)
+		total++
+		var t float32
 		if len(plan) > 0 {
-			textMax = max(textMax, ts.acc[d])
+			t = ts.acc[d]
+			textMax = max(textMax, t)
+		}
+		if keep {
+			*pass = append(*pass, passed{row: c.rows[d], d: d, text: t})
 		}
 	}
 	text := func(uint32) float64 { return 0 }
@@ -267,8 +275,17 @@ func (x *Index) candidates(ctx context.Context, op string, q MatchQuery,
 			st.Excluded[indexGateReasons[i]] = n
 		}
 	}
-	st.Total, st.TextMax = uint64(len(*pass)), float64(textMax)
+	st.Total, st.TextMax = uint64(total), float64(textMax)
 	return then(c, st, *pass, text)
+}
+
+// passed is a candidate that passed the index's gates: its docnum, text
+// relevance and a copy of its row, which the streaming reads in order
+// instead of going back to the catalogue's columns at random.
+type passed struct {
+	row  row
+	d    uint32
+	text float32
 }
 
 // Gates the index evaluates, in engine.GateOrder.

@@ -50,12 +50,12 @@ type snapshot struct {
 // snapHeader opens the snapshot file: what the snapshot is of and how many
 // items of each column follow.
 type snapHeader struct {
-	Schema     string
-	Nonce      string
-	Checkpoint int64
-	DocCount   uint64
-	Orgs       []string
-	Places     []string
+	Schema                    string
+	Nonce                     string
+	Checkpoint                int64
+	DocCount                  uint64
+	Orgs                      []string
+	Places                    []string
 	Docs, Certs, Tokens, Desc int
 }
 

@@ -143,14 +143,20 @@ type matchSink struct {
 	m         *engine.Matcher
 	suppliers map[string]*engine.Org
 	org       func(id string) *engine.Org
+	lastID    string
+	last      *engine.Org
 }
 
 func (k *matchSink) supplier(id string) *engine.Org {
+	if id == k.lastID && k.last != nil {
+		return k.last // neighbours in the catalogue often share a supplier
+	}
 	org, seen := k.suppliers[id]
 	if !seen {
 		org = k.org(id)
 		k.suppliers[id] = org
 	}
+	k.lastID, k.last = id, org
 	return org
 }
 

@@ -337,6 +337,7 @@ type Matcher struct {
 	n      int
 	excl   [numGates]int
 	v      [numFactors]float64
+	order  [numFactors - 1]int // the factors Skip computes, in its order
 }
 
 // NewMatcher prepares matching p with params.
@@ -348,6 +349,10 @@ func NewMatcher(p *DemandProfile, params MatchParams) *Matcher {
 	}
 	k = min(k, MaxMatchLimit)
 	m := &Matcher{p: p, s: s, k: k, share: p.PovertyReliefMinShare, fair: p.PovertyReliefMinShare > 0}
+	for i, f := range [...]Factor{FactorText, FactorPovertyRelief, FactorGrade, FactorStock, FactorCommission,
+		FactorPrice, FactorLeadTime, FactorSeasonality, FactorLogistics} {
+		m.order[i] = factorIndex(string(f))
+	}
 	if s.geo != nil && len(p.AudienceRegions) > 0 {
 		s.distance = make(map[string]float64, 64)
 	}
@@ -422,15 +427,20 @@ func (m *Matcher) Skip(c Candidate) bool {
 	if !ok {
 		return false
 	}
-	v := &m.v
-	for f := range v {
-		if f != certIndex {
-			v[f], _, _ = m.s.factor(f, &c, false)
-		}
+	// Start from full marks and take off what each factor falls short,
+	// the cheapest and most telling first, until the bound drops below
+	// the floor or only the certificates are left.
+	s := m.s
+	if s.wsum == 0 {
+		return false
 	}
-	if m.s.bound(v, certIndex) < floor {
-		m.n++
-		return true
+	raw, limit := s.wsum, floor*s.wsum
+	for _, f := range m.order {
+		v, _, _ := s.factor(f, &c, false)
+		if raw -= s.scaled[f] * (1 - v); raw < limit {
+			m.n++
+			return true
+		}
 	}
 	return false
 }

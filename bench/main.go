@@ -194,6 +194,48 @@ func run(ctx context.Context, cfg config) (*report, error) {
 	logf("livematch: %d orgs in %s; products acknowledged in %s, searchable after %s (%.0f/s end to end)", len(in.orgs), in.orgTime.Round(time.Millisecond),
 		in.ackTime.Round(time.Millisecond), in.searchable.Round(time.Millisecond), float64(in.products)/in.searchable.Seconds())
 
+	// A sample of answers before the restart, to compare after it.
+	sample := w.profiles[:min(len(w.profiles), 20)]
+	sampleTop := make([][]string, len(sample))
+	sampleScore := make([][]float64, len(sample))
+	for i, bp := range sample {
+		var out matchResp
+		if err := m.call(ctx, "POST", "/v1/match/products?limit=20", m.admin, profileBody(bp.p), &out); err != nil {
+			rep.fail("match before restart: %v", err)
+			continue
+		}
+		sampleTop[i], sampleScore[i] = out.top()
+	}
+	rep.rssLoaded = m.peakRSS()
+
+	// Restart: serving is measured on the restarted server, once the
+	// index is settled (right after a bulk load Bleve is still merging
+	// segments in the background).
+	if err := m.stop(); err != nil {
+		return rep, fmt.Errorf("stopping matchd: %w", err)
+	}
+	t0 = time.Now()
+	if m, err = startMatchd(ctx, bin, data, admin, logf); err != nil {
+		return rep, err
+	}
+	if err := m.waitReady(ctx, 10*time.Minute); err != nil {
+		return rep, err
+	}
+	rep.ready = time.Since(t0)
+	rep.rssRestart = m.peakRSS()
+	logf("livematch: ready %s after a restart (peak RSS %d MiB)", rep.ready.Round(time.Millisecond), rep.rssRestart>>20)
+	for i, bp := range sample {
+		var out matchResp
+		if err := m.call(ctx, "POST", "/v1/match/products?limit=20", m.admin, profileBody(bp.p), &out); err != nil {
+			rep.fail("match after restart: %v", err)
+			continue
+		}
+		ids, scores := out.top()
+		if sampleTop[i] != nil && !sameRanking(ids, scores, sampleTop[i], sampleScore[i]) {
+			rep.fail("profile %d: top 20 differ after a restart: %v %v, before %v %v", i, ids, scores, sampleTop[i], sampleScore[i])
+		}
+	}
+
 	// Matching and search over HTTP.
 	httpTop := make([][]string, len(w.profiles))
 	httpScore := make([][]float64, len(w.profiles))
@@ -237,33 +279,7 @@ func run(ctx context.Context, cfg config) (*report, error) {
 			rep.fail("search %q found nothing, though it is a tag of a catalogue product", q.q)
 		}
 	}
-	rep.rssLoaded = m.peakRSS()
-
-	// Restart.
-	if err := m.stop(); err != nil {
-		return rep, fmt.Errorf("stopping matchd: %w", err)
-	}
-	t0 = time.Now()
-	if m, err = startMatchd(ctx, bin, data, admin, logf); err != nil {
-		return rep, err
-	}
-	if err := m.waitReady(ctx, 10*time.Minute); err != nil {
-		return rep, err
-	}
-	rep.ready = time.Since(t0)
-	rep.rssRestart = m.peakRSS()
-	logf("livematch: ready %s after a restart (peak RSS %d MiB)", rep.ready.Round(time.Millisecond), rep.rssRestart>>20)
-	for i, bp := range w.profiles[:min(len(w.profiles), 20)] {
-		var out matchResp
-		if err := m.call(ctx, "POST", "/v1/match/products?limit=20", m.admin, profileBody(bp.p), &out); err != nil {
-			rep.fail("match after restart: %v", err)
-			continue
-		}
-		ids, scores := out.top()
-		if httpTop[i] != nil && !sameRanking(ids, scores, httpTop[i], httpScore[i]) {
-			rep.fail("profile %d: top 20 differ after a restart: %v %v, before %v %v", i, ids, scores, httpTop[i], httpScore[i])
-		}
-	}
+	rep.rssServing = m.peakRSS()
 	if err := m.stop(); err != nil {
 		return rep, fmt.Errorf("stopping matchd: %w", err)
 	}

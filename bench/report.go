@@ -25,6 +25,7 @@ type report struct {
 	ingest                *ingestResult
 	ready                 time.Duration
 	rssLoaded, rssRestart int64
+	rssServing            int64 // the restarted server after serving every HTTP run
 	httpMatch, httpSearch []level
 	inprocMatch           latency
 	inprocSearch          latency
@@ -95,7 +96,7 @@ func (r *report) markdown() string {
 		if r.pgRSS > 0 {
 			pgRSS = mib(r.pgRSS) + " (postgres processes, sum of peaks)"
 		}
-		p("| peak RSS | %s while loading and serving, %s after a restart | %s |", mib(r.rssLoaded), mib(r.rssRestart), pgRSS)
+		p("| peak RSS | %s while loading; after a restart %s when ready, %s after serving the HTTP runs | %s |", mib(r.rssLoaded), mib(r.rssRestart), mib(r.rssServing), pgRSS)
 		p("")
 	}
 	p("## Matching (top 20 of a demand profile)")

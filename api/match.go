@@ -129,8 +129,12 @@ func (s *Server) MatchProfile(ctx context.Context, p *engine.DemandProfile, limi
 	}
 	res.Candidates = int(st.Total)
 	// The engine kept what matching reads; the answer shows whole products.
-	for i := range res.Items {
-		if full, ok := s.index.Product(res.Items[i].Product.ID); ok {
+	ids := make([]string, len(res.Items))
+	for i, it := range res.Items {
+		ids[i] = it.Product.ID
+	}
+	for i, full := range s.index.Products(ids) {
+		if full != nil {
 			res.Items[i].Product = full
 		}
 	}

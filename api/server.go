@@ -28,6 +28,8 @@ type Index interface {
 	MatchEach(ctx context.Context, q indexer.MatchQuery, begin func(textMax float64) indexer.Sink) (indexer.MatchStats, error)
 	// Product is a product's full record as indexed.
 	Product(id string) (*engine.Product, bool)
+	// Products reads several full records at once (see indexer.Index.Products).
+	Products(ids []string) []*engine.Product
 	// TextRelevance is one product's text relevance for a profile's match
 	// query and the best relevance among the query's candidates.
 	TextRelevance(ctx context.Context, q indexer.MatchQuery, id string) (text, textMax float64, matched bool, err error)

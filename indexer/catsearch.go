@@ -104,9 +104,8 @@ func (x *Index) Search(ctx context.Context, q engine.ProductQuery) (engine.Produ
 
 	page.Total = uint64(total)
 	page.Hits = make([]engine.ProductHit, 0, len(ids))
-	for i, id := range ids {
-		p, ok := x.Product(id)
-		if !ok {
+	for i, p := range x.Products(ids) {
+		if p == nil {
 			// Deleted from Bleve a moment before the catalogue catches up.
 			continue
 		}

@@ -618,3 +618,27 @@ func TestConcurrentApplyAndSearch(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+func TestProducts(t *testing.T) {
+	x := mustOpenFixture(t, defaultOptions())
+	ids := []string{"p05", "nope", "p01", "p02", "p01"}
+	got := x.Products(ids)
+	if len(got) != len(ids) {
+		t.Fatalf("%d products for %d ids", len(got), len(ids))
+	}
+	for i, id := range ids {
+		want, ok := x.Product(id)
+		switch {
+		case !ok && got[i] != nil:
+			t.Errorf("%s: got %+v, want nil", id, got[i])
+		case ok && (got[i] == nil || got[i].ID != id || got[i].TitleZh != want.TitleZh):
+			t.Errorf("%s: got %+v, want %+v", id, got[i], want)
+		}
+	}
+	if got[1] != nil || got[0] == nil {
+		t.Errorf("unknown id found or known id missing: %v", got)
+	}
+	if n := len(x.Products(nil)); n != 0 {
+		t.Errorf("%d products for no ids", n)
+	}
+}

@@ -157,7 +157,7 @@ func gate(p *DemandProfile, c *Candidate, env *gateEnv) int {
 	if pr == nil || pr.ReviewStatus != ReviewApproved {
 		return gateNotApproved
 	}
-	if s := c.Supplier; s == nil || s.Status != OrgApproved || s.ID != "" && pr.OrgID != "" && s.ID != pr.OrgID {
+	if !admitted(c.Supplier, pr) {
 		return gateSupplier
 	}
 	if len(p.Categories) > 0 && !contains(p.Categories, pr.Category) {
@@ -185,6 +185,12 @@ func gate(p *DemandProfile, c *Candidate, env *gateEnv) int {
 		return gateLeadTime
 	}
 	return gateNone
+}
+
+// admitted reports whether supplier s passes the supplier gate for product
+// pr: known, approved, and pr's owner.
+func admitted(s *Org, pr *Product) bool {
+	return s != nil && s.Status == OrgApproved && (s.ID == "" || pr.OrgID == "" || s.ID == pr.OrgID)
 }
 
 func hasValidCert(pr *Product, typ string, t time.Time) bool {
@@ -419,8 +425,7 @@ func (m *Matcher) Add(c Candidate) {
 // Otherwise (false, also for a supplier that fails its gate) call Add with
 // the full product.
 func (m *Matcher) Skip(c Candidate) bool {
-	if c.Supplier == nil || c.Product == nil || c.Supplier.Status != OrgApproved ||
-		c.Supplier.ID != "" && c.Product.OrgID != "" && c.Supplier.ID != c.Product.OrgID {
+	if c.Product == nil || !admitted(c.Supplier, c.Product) {
 		return false
 	}
 	floor, ok := m.floor(c.Supplier.PovertyRelief)

@@ -180,19 +180,31 @@ type update struct {
 
 // prepare encodes and analyses us on every core.
 func (x *Index) prepare(us []*update) error {
-	workers := min(runtime.GOMAXPROCS(0), max(len(us)/64, 1))
+	return spread(len(us), 64, func(i int) error {
+		u := us[i]
+		d, err := newIndexDoc(u.p, u.seq, x.gloss.Simplify)
+		if err != nil {
+			return err
+		}
+		u.doc, u.text = d, x.vocab.analyse(u.p)
+		return nil
+	})
+}
+
+// spread calls fn for 0..n-1 from one goroutine per core (fewer when n
+// gives each less than per), and returns the first error of each
+// goroutine, which stops at its error.
+func spread(n, per int, fn func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), max(n/per, 1))
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			for i := w; i < len(us); i += workers {
-				u := us[i]
-				d, err := newIndexDoc(u.p, u.seq, x.gloss.Simplify)
-				if err != nil {
+			for i := w; i < n; i += workers {
+				if err := fn(i); err != nil {
 					errs[w] = err
 					return
 				}
-				u.doc, u.text = d, x.vocab.analyse(u.p)
 			}
 		})
 	}

@@ -74,12 +74,12 @@ func (x *Index) Search(ctx context.Context, q engine.ProductQuery) (engine.Produ
 		}
 		ts.reset()
 	} else {
-		for d, id := range c.ids {
+		for d := range c.ids {
 			if d&4095 == 0 && ctx.Err() != nil {
 				err = ctxErr(op, ctx.Err())
 				break
 			}
-			if id != "" {
+			if c.isLive(uint32(d)) {
 				consider(uint32(d), 0)
 			}
 		}

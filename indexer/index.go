@@ -463,18 +463,10 @@ func (x *Index) Product(id string) (*engine.Product, bool) {
 // the result is parallel to ids, nil where Product finds nothing.
 func (x *Index) Products(ids []string) []*engine.Product {
 	out := make([]*engine.Product, len(ids))
-	workers := min(runtime.GOMAXPROCS(0), len(ids))
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(ids); i += workers {
-				if p, ok := x.Product(ids[i]); ok {
-					out[i] = p
-				}
-			}
-		})
-	}
-	wg.Wait()
+	_ = spread(len(ids), 1, func(i int) error {
+		out[i], _ = x.Product(ids[i])
+		return nil
+	})
 	return out
 }
 

@@ -155,6 +155,12 @@ type docText struct {
 // copy is) into boosted term frequencies, and its descriptions into
 // distinct tokens.
 func (v *vocab) analyse(p *engine.Product) docText {
+	return v.analyseWith(p, func(text string) analysis.TokenStream { return v.analyzer.Analyze([]byte(text)) })
+}
+
+// analyseWith is analyse with the token streams of the simplified texts
+// from tokens (which must analyse as v.analyzer does).
+func (v *vocab) analyseWith(p *engine.Product, tokens func(text string) analysis.TokenStream) docText {
 	counts := map[string]int{}
 	var order []string
 	length := 0
@@ -163,7 +169,7 @@ func (v *vocab) analyse(p *engine.Product) docText {
 		text = v.simplify(text)
 		_, _ = h.Write([]byte(text))
 		_, _ = h.Write([]byte{0, byte(w)})
-		for _, t := range v.analyzer.Analyze([]byte(text)) {
+		for _, t := range tokens(text) {
 			tok := string(t.Term)
 			if _, ok := counts[tok]; !ok {
 				order = append(order, tok)
@@ -183,7 +189,7 @@ func (v *vocab) analyse(p *engine.Product) docText {
 		text = v.simplify(text)
 		_, _ = h.Write([]byte(text))
 		_, _ = h.Write([]byte{0, 1})
-		for _, t := range v.analyzer.Analyze([]byte(text)) {
+		for _, t := range tokens(text) {
 			if tok := string(t.Term); !seen[tok] {
 				seen[tok] = true
 				desc = append(desc, tok)

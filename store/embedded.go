@@ -44,7 +44,7 @@ func StartEmbedded(ctx context.Context, dir, addr string, logger *slog.Logger) (
 		Listener:  ferretdb.ListenerConfig{TCP: cmp.Or(addr, "127.0.0.1:0")},
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + abs + "/",
-		Logger:    logger,
+		Logger:    slog.New(&lazyAttrs{h: logger.Handler()}),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)

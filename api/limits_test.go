@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/livematch/livematch/engine"
 	"github.com/livematch/livematch/store"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // bulkKiwis returns n NDJSON product lines that every kiwi profile matches.
@@ -198,4 +200,56 @@ func TestQueryTimeBound(t *testing.T) {
 	}
 	e.must(200, "GET", "/v1/orgs/"+coopID, coop, nil)
 	e.must(200, "GET", "/v1/demand-profiles/"+pid, mcn, nil)
+}
+
+// TestQueriesWaitTheirTurn holds every query turn (--max-queries 1): a
+// search or match then waits in line and, when its time bound runs out
+// first, answers 503 with Retry-After (never 500, never a hang), while
+// requests that run no query go on; once the turn is free, queries run
+// again and the waiting gauge is back to zero.
+func TestQueriesWaitTheirTurn(t *testing.T) {
+	e := newEnv(t, envOpts{now: func() time.Time { return matchClock }, queryTimeout: 1500 * time.Millisecond, maxQueries: 1})
+	coopID, coop := e.newOrg(engine.OrgCooperative, "610124")
+	_, mcn := e.newOrg(engine.OrgMCN, "310101")
+	e.must(200, "POST", "/v1/products:bulk", coop, bulkKiwis(5))
+	profile := map[string]any{"name": "kiwi", "keywords": "猕猴桃", "stream_date": "2026-12-12T20:00:00+08:00"}
+	pid := e.must(201, "POST", "/v1/demand-profiles", mcn, profile).body["id"].(string)
+	if !eventually(t, 10*time.Second, func() bool { return e.index.Status().Products == 5 }) {
+		t.Fatal("products not indexed")
+	}
+	queries := []struct{ method, path string }{
+		{"GET", "/v1/products?q=" + url.QueryEscape("猕猴桃")},
+		{"GET", "/v1/demand-profiles/" + pid + "/matches"},
+	}
+	_, release, err := e.server.query(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range queries {
+		r := e.do(q.method, q.path, mcn, nil)
+		if r.status != 503 || r.header.Get("Retry-After") == "" || r.header.Get("Content-Type") != "application/problem+json" ||
+			!strings.Contains(string(r.raw), "came in time") {
+			t.Errorf("%s %s while the turn is held: %d %v %s", q.method, q.path, r.status, r.header, r.raw)
+		}
+	}
+	e.must(200, "GET", "/v1/orgs/"+coopID, coop, nil)
+
+	// A query that waits gets the turn when it is released.
+	done := make(chan resp, 1)
+	go func() { done <- e.do(queries[0].method, queries[0].path, mcn, nil) }()
+	if !eventually(t, 5*time.Second, func() bool { return testutil.ToFloat64(e.server.metrics.queued) == 1 }) {
+		t.Fatal("the search is not waiting for its turn")
+	}
+	release()
+	if r := <-done; r.status != 200 {
+		t.Fatalf("the waiting search: %d %s", r.status, r.raw)
+	}
+	for _, q := range queries {
+		if r := e.do(q.method, q.path, mcn, nil); r.status != 200 {
+			t.Errorf("%s %s after the turn is free: %d %s", q.method, q.path, r.status, r.raw)
+		}
+	}
+	if n := testutil.ToFloat64(e.server.metrics.queued); n != 0 {
+		t.Errorf("%v queries still counted as waiting", n)
+	}
 }

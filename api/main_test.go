@@ -84,6 +84,7 @@ type envOpts struct {
 	rateLimit      float64
 	now            func() time.Time
 	queryTimeout   time.Duration
+	maxQueries     int
 }
 
 func newEnv(tb testing.TB, opts ...envOpts) *env {
@@ -126,7 +127,7 @@ func newEnv(tb testing.TB, opts ...envOpts) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := New(Config{Store: st, Index: idx, Hosts: hosts, Regions: regions, Geo: regions, ReviewRequired: o.reviewRequired, RateLimit: o.rateLimit, Now: o.now, QueryTimeout: o.queryTimeout,
+	srv := New(Config{Store: st, Index: idx, Hosts: hosts, Regions: regions, Geo: regions, ReviewRequired: o.reviewRequired, RateLimit: o.rateLimit, Now: o.now, QueryTimeout: o.queryTimeout, MaxQueries: o.maxQueries,
 		IndexStatus: func(ctx context.Context) (IndexStatus, error) {
 			s, err := fol.Status(ctx)
 			return IndexStatus{Documents: s.Documents, AppliedSeq: s.AppliedSeq, HeadSeq: s.HeadSeq, Lag: s.Lag, Ready: s.CaughtUp}, err

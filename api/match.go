@@ -85,8 +85,11 @@ func asOf(p *engine.DemandProfile, now time.Time) time.Time {
 // full products. Excluded adds the index's and the engine's exclusion
 // counts; Candidates is how many passed the index.
 func (s *Server) MatchProfile(ctx context.Context, p *engine.DemandProfile, limit int) (engine.MatchResult, error) {
-	ctx, cancel := s.bounded(ctx)
-	defer cancel()
+	ctx, release, err := s.query(ctx)
+	if err != nil {
+		return engine.MatchResult{}, err
+	}
+	defer release()
 	var (
 		mu     sync.Mutex
 		sinks  []*matchSink

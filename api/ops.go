@@ -74,8 +74,10 @@ func (s *Server) indexStatus(c *gin.Context) {
 
 // metrics holds the server's Prometheus instruments.
 type metrics struct {
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	queued    prometheus.Gauge
+	queueWait prometheus.Histogram
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -87,8 +89,15 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "livematch_http_request_duration_seconds", Help: "HTTP request latency by route.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route", "method"}),
+		queued: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "livematch_queries_waiting", Help: "Searches and matches waiting for a turn (see --max-queries).",
+		}),
+		queueWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "livematch_query_wait_seconds", Help: "How long searches and matches that had to wait for a turn waited.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
 	}
-	reg.MustRegister(m.requests, m.latency,
+	reg.MustRegister(m.requests, m.latency, m.queued, m.queueWait,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -284,9 +284,13 @@ func (s *Server) searchProducts(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	ctx, cancel := s.bounded(c.Request.Context())
-	defer cancel()
+	ctx, release, err := s.query(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
 	page, err := s.index.Search(ctx, q)
+	release()
 	if err != nil {
 		s.fail(c, err)
 		return

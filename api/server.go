@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -81,6 +82,10 @@ type Config struct {
 	// QueryTimeout bounds the index and engine work of one search or match
 	// (default 5s); a query that runs out answers 503 with Retry-After.
 	QueryTimeout time.Duration
+	// MaxQueries is how many searches and matches run at once (default
+	// GOMAXPROCS: a large match already uses every core); the others wait
+	// for a turn, in arrival order, within their time bound.
+	MaxQueries int
 	// RateLimit is the sustained requests per second per API key (default
 	// 100) and RateBurst the burst (default 200). Negative disables.
 	RateLimit float64
@@ -106,6 +111,7 @@ type Server struct {
 	zones   *zoneCache
 	metrics *metrics
 	engine  *gin.Engine
+	slots   chan struct{} // one per running search or match
 }
 
 // New builds the server and its routes.
@@ -131,6 +137,9 @@ func New(cfg Config) *Server {
 	if cfg.QueryTimeout <= 0 {
 		cfg.QueryTimeout = 5 * time.Second
 	}
+	if cfg.MaxQueries <= 0 {
+		cfg.MaxQueries = runtime.GOMAXPROCS(0)
+	}
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = 100
 	}
@@ -143,7 +152,8 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, store: cfg.Store, index: cfg.Index, regions: cfg.Regions, log: cfg.Logger, now: cfg.Now,
 		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Now), orgs: newOrgCache(cfg.Store),
 		keys:  newKeyCache(cfg.KeyCacheTTL, cfg.Now),
-		hosts: cfg.Hosts, zones: &zoneCache{zones: map[string]*time.Location{}}}
+		hosts: cfg.Hosts, zones: &zoneCache{zones: map[string]*time.Location{}},
+		slots: make(chan struct{}, cfg.MaxQueries)}
 	if s.hosts == nil {
 		s.hosts, _ = indexer.NewHostIndex(nil) // an empty, in-memory index never fails
 	}
@@ -263,6 +273,33 @@ func (s *Server) timeout(c *gin.Context) {
 // bounded returns ctx limited to the query time bound.
 func (s *Server) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, s.cfg.QueryTimeout)
+}
+
+// query bounds ctx like bounded and waits for one of the MaxQueries turns
+// to run a search or match; release ends the turn. Queries beyond what the
+// cores can run at once would only share them, each taking longer, with a
+// working set of its own (a match holds a score per product of the
+// catalogue while it runs): waiting in line answers sooner on the whole and
+// bounds memory. A query still waiting when its time bound runs out is
+// KindUnavailable (503 with Retry-After).
+func (s *Server) query(ctx context.Context) (qctx context.Context, release func(), err error) {
+	ctx, cancel := s.bounded(ctx)
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		s.metrics.queued.Inc()
+		start := time.Now()
+		select {
+		case s.slots <- struct{}{}:
+		case <-ctx.Done():
+			cancel()
+			s.metrics.queued.Dec()
+			return nil, nil, engine.Wrap(engine.KindUnavailable, "api.query", "no turn to run the query came in time (too many searches and matches at once); try again", ctx.Err())
+		}
+		s.metrics.queued.Dec()
+		s.metrics.queueWait.Observe(time.Since(start).Seconds())
+	}
+	return ctx, func() { <-s.slots; cancel() }, nil
 }
 
 // bind decodes the JSON body strictly into v, within the body limit.

@@ -69,7 +69,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.work, "work", "", "working directory (default: a new temporary one, removed at the end)")
 	fs.BoolVar(&c.smoke, "smoke", false, "check correctness and exit non-zero on a failure (timings are reported, never judged)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the working directory")
-	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of in-process matching (five extra passes over the profiles, after the measured one) to this file")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of in-process matching and search (five extra passes over the profiles and the queries, after the measured ones) to this file")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -525,7 +525,7 @@ func cpuModel() string {
 }
 
 // profileMatches writes a CPU profile of five passes of in-process matching
-// over the workload's profiles to path.
+// over the workload's profiles, then five of its searches, to path.
 func profileMatches(ctx context.Context, path string, ip *inproc, w *workload) error {
 	f, err := os.Create(path)
 	if err != nil {
@@ -539,6 +539,13 @@ func profileMatches(ctx context.Context, path string, ip *inproc, w *workload) e
 	for range 5 {
 		for _, bp := range w.profiles {
 			if _, _, err := ip.match(ctx, bp.p, 20); err != nil {
+				return err
+			}
+		}
+	}
+	for range 5 {
+		for _, q := range w.queries {
+			if _, err := ip.search(ctx, q); err != nil {
 				return err
 			}
 		}

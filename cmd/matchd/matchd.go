@@ -46,6 +46,7 @@ type Config struct {
 	LogFormat      string
 	RateLimit      float64
 	QueryTimeout   time.Duration
+	MaxQueries     int
 	PprofAddr      string
 
 	// import
@@ -133,6 +134,7 @@ func (m *Main) ParseFlags(args []string) error {
 	rl := fs.String("rate-limit", envOr("MATCHD_RATE_LIMIT", "100"), "requests per second per API key; negative disables (env MATCHD_RATE_LIMIT)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", envOr("MATCHD_PPROF_ADDR", ""), "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060; empty: off (env MATCHD_PPROF_ADDR)")
 	qt := fs.String("query-timeout", envOr("MATCHD_QUERY_TIMEOUT", "5s"), "time bound of one search or match; longer ones answer 503 (env MATCHD_QUERY_TIMEOUT)")
+	mq := fs.String("max-queries", envOr("MATCHD_MAX_QUERIES", "0"), "searches and matches run at once; others wait their turn within --query-timeout; 0: one per core (env MATCHD_MAX_QUERIES)")
 	if m.Command == "import" {
 		fs.StringVar(&c.ImportOrg, "org", "", "id of the org that owns the imported products (required)")
 	}
@@ -157,6 +159,9 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if c.QueryTimeout, err = time.ParseDuration(*qt); err != nil || c.QueryTimeout <= 0 {
 		return fmt.Errorf("--query-timeout must be a positive duration such as 5s")
+	}
+	if c.MaxQueries, err = strconv.Atoi(*mq); err != nil || c.MaxQueries < 0 {
+		return fmt.Errorf("--max-queries must be a whole number, 0 for one per core")
 	}
 	for _, code := range strings.Split(*relief, ",") {
 		if code = strings.TrimSpace(code); code != "" {
@@ -305,7 +310,7 @@ func (m *Main) runServe(ctx context.Context) error {
 	m.api = api.New(api.Config{
 		Store: m.store, Index: m.index, Hosts: m.hosts, Regions: m.regions, Geo: m.regions, Logger: m.log.With("component", "api"),
 		Registry: reg, ReviewRequired: m.Config.ReviewRequired, RateLimit: m.Config.RateLimit,
-		QueryTimeout: m.Config.QueryTimeout, Started: m.ready.Load,
+		QueryTimeout: m.Config.QueryTimeout, MaxQueries: m.Config.MaxQueries, Started: m.ready.Load,
 		IndexStatus: func(ctx context.Context) (api.IndexStatus, error) {
 			st, err := m.follower.Status(ctx)
 			return api.IndexStatus{Documents: st.Documents, AppliedSeq: st.AppliedSeq, HeadSeq: st.HeadSeq, Lag: st.Lag, Ready: st.CaughtUp}, err

@@ -199,14 +199,17 @@ func TestParseFlags(t *testing.T) {
 		{[]string{}, map[string]string{"MATCHD_ADDR": "0.0.0.0:1", "MATCHD_DEMO": "false"}, true, func(m *Main) string { return fmt.Sprint(m.Config.Addr, m.Config.Demo) }},
 		{[]string{"import", "--org", "o1", "f.ndjson"}, nil, true, func(m *Main) string { return m.Config.ImportOrg + " " + m.Config.ImportFile }},
 		{[]string{}, map[string]string{"MATCHD_QUERY_TIMEOUT": "250ms"}, true, func(m *Main) string { return m.Config.QueryTimeout.String() }},
+		{[]string{}, map[string]string{"MATCHD_MAX_QUERIES": "3"}, true, func(m *Main) string { return fmt.Sprint(m.Config.MaxQueries) }},
 		{[]string{"import", "f.ndjson"}, nil, false, nil},
 		{[]string{"--query-timeout", "0s"}, nil, false, nil},
 		{[]string{"--query-timeout", "soon"}, nil, false, nil},
+		{[]string{"--max-queries", "-1"}, nil, false, nil},
+		{[]string{}, map[string]string{"MATCHD_MAX_QUERIES": "many"}, false, nil},
 		{[]string{"frobnicate"}, nil, false, nil},
 		{[]string{"--log-level", "loud"}, nil, false, nil},
 		{[]string{"serve", "extra"}, nil, false, nil},
 	}
-	want := []string{"serve 127.0.0.1:8080", "serve :9", "0.0.0.0:1false", "o1 f.ndjson", "250ms"}
+	want := []string{"serve 127.0.0.1:8080", "serve :9", "0.0.0.0:1false", "o1 f.ndjson", "250ms", "3"}
 	for i, tc := range cases {
 		for k, v := range tc.env {
 			t.Setenv(k, v)

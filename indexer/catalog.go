@@ -54,13 +54,24 @@ type row struct {
 	Stock                   int64
 	Org, Ship, Prov         uint32
 	CertOff                 uint32
-	Lead, Shelf             int32
+	Lead, Shelf             int16  // days (validated: at most 365 and 3650)
 	Months                  uint16 // bit m-1: available in month m; 0: all year
+	CertTypes               uint16 // bit t: holds a certificate of type t
+	CertsUntil              uint16 // see allInForce
 	CertN                   uint8
 	Cat                     uint8 // index in engine.Categories(); noCategory if unknown
 	Approved, ColdChain     bool
 	Poverty                 bool // the supplier's derived poverty-relief status
 }
+
+// dayNanos is a day in nanoseconds.
+const dayNanos = int64(24 * time.Hour)
+
+// allInForce reports whether every certificate of the row is in force at
+// now (Unix nanoseconds), so that CertTypes alone says which are: true
+// before the UTC day (counted from 1970) of the earliest expiry, CertsUntil.
+// False says nothing; the certificates themselves must be read then.
+func (r *row) allInForce(now int64) bool { return now < int64(r.CertsUntil)*dayNanos }
 
 // certCol is one certificate: its type (index in engine.CertTypes()) and
 // expiry in Unix nanoseconds (0: never expires).
@@ -207,7 +218,7 @@ func (v *vocab) analyseWith(p *engine.Product, tokens func(text string) analysis
 func (c *catalog) rowOf(v *vocab, p *engine.Product) row {
 	r := row{Cat: v.category(p.Category), Price: p.PriceCNY, Live: p.LivePriceCNY, Commission: p.CommissionRate, Stock: p.Stock,
 		Org: c.orgs.id(p.OrgID), Ship: c.places.id(p.ShipFrom), Prov: c.places.id(p.ProvinceCode),
-		Lead: int32(p.LeadTimeDays), Shelf: int32(p.ShelfLifeDays),
+		Lead: int16(min(max(p.LeadTimeDays, math.MinInt16), math.MaxInt16)), Shelf: int16(min(max(p.ShelfLifeDays, math.MinInt16), math.MaxInt16)),
 		Approved: p.ReviewStatus == engine.ReviewApproved, ColdChain: p.ColdChain, Poverty: p.PovertyRelief}
 	for _, m := range p.AvailableMonths {
 		if m >= 1 && m <= 12 {
@@ -215,6 +226,7 @@ func (c *catalog) rowOf(v *vocab, p *engine.Product) row {
 		}
 	}
 	r.CertOff = uint32(len(c.certs))
+	until := int64(math.MaxUint16)
 	for _, ct := range p.Certifications {
 		i, ok := v.certIdx[ct.Type]
 		if !ok || r.CertN == math.MaxUint8 {
@@ -223,10 +235,17 @@ func (c *catalog) rowOf(v *vocab, p *engine.Product) row {
 		var exp int64
 		if !ct.ExpiresAt.IsZero() {
 			exp = ct.ExpiresAt.UnixNano()
+			until = min(until, max(exp, 0)/dayNanos) // the day starts at or before exp
 		}
 		c.certs = append(c.certs, certCol{Typ: i, Exp: exp})
 		r.CertN++
+		if i < 16 {
+			r.CertTypes |= 1 << i
+		} else {
+			until = 0 // not in the mask: always read the certificates
+		}
 	}
+	r.CertsUntil = uint16(until)
 	return r
 }
 

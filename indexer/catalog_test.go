@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/livematch/livematch/engine"
 	"github.com/livematch/livematch/fixtures"
@@ -475,5 +476,63 @@ func TestGallop(t *testing.T) {
 	}
 	if k, f := gallop(nil, 1); k != 0 || f {
 		t.Fatalf("gallop(nil) = %d, %v", k, f)
+	}
+}
+
+// A row stays one cache line, and the certificate types fit its mask.
+func TestRowLayout(t *testing.T) {
+	if n := unsafe.Sizeof(row{}); n != 64 {
+		t.Errorf("a row is %d bytes, want 64", n)
+	}
+	if n := len(engine.CertTypes()); n > 16 {
+		t.Errorf("%d certificate types do not fit row.CertTypes", n)
+	}
+}
+
+// row.allInForce is the fast path of certificate checks: whenever it holds,
+// CertTypes must be exactly the types in force, for expiries around the
+// moment asked (to the nanosecond, across day boundaries) and certificates
+// that never expire; and it must hold for certificates that expire later.
+func TestRowCertificatesInForce(t *testing.T) {
+	v := newVocab(nil, func(s string) string { return s })
+	day := 24 * time.Hour
+	now := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	offsets := []time.Duration{-2 * day, -day, -time.Nanosecond, 0, time.Nanosecond, time.Hour, day - time.Nanosecond, day, 400 * day}
+	rng := rand.New(rand.NewPCG(5, 6))
+	fast := 0
+	for range 3000 {
+		var certs []engine.Certification
+		for range rng.IntN(4) {
+			ct := engine.Certification{Type: engine.CertTypes()[rng.IntN(len(engine.CertTypes()))].Code}
+			if rng.IntN(3) > 0 {
+				ct.ExpiresAt = now.Add(offsets[rng.IntN(len(offsets))])
+			}
+			certs = append(certs, ct)
+		}
+		var c catalog
+		r := c.rowOf(v, &engine.Product{Certifications: certs})
+		for _, at := range []time.Time{now.Add(-day), now.Add(-time.Nanosecond), now, now.Add(time.Hour), now.Add(2 * day)} {
+			var want uint16
+			for _, ct := range c.certs[r.CertOff : r.CertOff+uint32(r.CertN)] {
+				if ct.Exp == 0 || ct.Exp > at.UnixNano() {
+					want |= 1 << ct.Typ
+				}
+			}
+			if r.allInForce(at.UnixNano()) {
+				fast++
+				if want != r.CertTypes {
+					t.Fatalf("certificates %v at %v: all in force by the row (types %b), in force %b", certs, at, r.CertTypes, want)
+				}
+			}
+		}
+	}
+	if fast == 0 {
+		t.Fatal("the fast path never applied")
+	}
+	// Certificates that expire in a year are all in force today.
+	var c catalog
+	r := c.rowOf(v, &engine.Product{Certifications: []engine.Certification{{Type: engine.CertTypes()[0].Code, ExpiresAt: now.Add(365 * day)}}})
+	if !r.allInForce(now.UnixNano()) || r.allInForce(now.Add(366*day).UnixNano()) {
+		t.Fatalf("a certificate expiring in a year: in force now %v, in 366 days %v", r.allInForce(now.UnixNano()), r.allInForce(now.Add(366*day).UnixNano()))
 	}
 }

@@ -3,6 +3,7 @@ package indexer
 import (
 	"container/heap"
 	"context"
+	"math/bits"
 
 	"github.com/livematch/livematch/engine"
 )
@@ -190,6 +191,12 @@ func (f *searchFilter) pass(c *catalog, d uint32) bool {
 		}
 	}
 	if f.cert >= 0 {
+		if r.CertTypes&(1<<f.cert) == 0 && f.cert < 16 {
+			return false
+		}
+		if r.allInForce(f.at) {
+			return true
+		}
 		for _, ct := range c.certs[r.CertOff : r.CertOff+uint32(r.CertN)] {
 			if int64(ct.Typ) == f.cert && (ct.Exp == 0 || ct.Exp > f.at) {
 				return true
@@ -225,6 +232,12 @@ func (fc *facetCounter) add(c *catalog, d uint32, now int64) {
 		fc.poverty[0]++
 	}
 	if r.CertN == 0 {
+		return
+	}
+	if r.allInForce(now) {
+		for m := r.CertTypes; m != 0; m &= m - 1 {
+			fc.certs[bits.TrailingZeros16(m)]++
+		}
 		return
 	}
 	var seen uint64

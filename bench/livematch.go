@@ -137,14 +137,25 @@ func (m *matchd) kill() { _ = m.cmd.Process.Kill() }
 // peakRSS is the process's peak resident set (VmHWM) in bytes.
 func (m *matchd) peakRSS() int64 { return vmHWM(m.cmd.Process.Pid) }
 
+// rssSplit is the process's resident set now: anonymous memory (the Go
+// heap and stacks) and file-backed pages (the mapped index segments and
+// the binary), which the kernel can drop and read again.
+func (m *matchd) rssSplit() (anon, file int64) {
+	return procStatus(m.cmd.Process.Pid, "RssAnon"), procStatus(m.cmd.Process.Pid, "RssFile")
+}
+
 // vmHWM reads a process's peak resident set size from /proc.
-func vmHWM(pid int) int64 {
+func vmHWM(pid int) int64 { return procStatus(pid, "VmHWM") }
+
+// procStatus reads a size in kB from /proc/pid/status, in bytes (0 when
+// unknown).
+func procStatus(pid int, field string) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb << 10
 		}

@@ -280,6 +280,7 @@ func run(ctx context.Context, cfg config) (*report, error) {
 		}
 	}
 	rep.rssServing = m.peakRSS()
+	rep.rssAnon, rep.rssFile = m.rssSplit()
 	if err := m.stop(); err != nil {
 		return rep, fmt.Errorf("stopping matchd: %w", err)
 	}

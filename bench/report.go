@@ -26,6 +26,7 @@ type report struct {
 	ready                 time.Duration
 	rssLoaded, rssRestart int64
 	rssServing            int64 // the restarted server after serving every HTTP run
+	rssAnon, rssFile      int64 // its resident set then, anonymous and file-backed
 	httpMatch, httpSearch []level
 	inprocMatch           latency
 	inprocSearch          latency
@@ -96,7 +97,8 @@ func (r *report) markdown() string {
 		if r.pgRSS > 0 {
 			pgRSS = mib(r.pgRSS) + " (postgres processes, sum of peaks)"
 		}
-		p("| peak RSS | %s while loading; after a restart %s when ready, %s after serving the HTTP runs | %s |", mib(r.rssLoaded), mib(r.rssRestart), mib(r.rssServing), pgRSS)
+		p("| peak RSS | %s while loading; after a restart %s when ready, %s after serving the HTTP runs (resident then: %s anonymous, %s file-backed: mapped index segments and the binary, which the kernel can drop) | %s |",
+			mib(r.rssLoaded), mib(r.rssRestart), mib(r.rssServing), mib(r.rssAnon), mib(r.rssFile), pgRSS)
 		p("")
 	}
 	p("## Matching (top 20 of a demand profile)")

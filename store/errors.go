@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 
 	"github.com/livematch/livematch/engine"
@@ -21,13 +22,19 @@ func classify(op string, err error) error {
 	if errors.As(err, &ee) {
 		return err
 	}
-	var sel topology.ServerSelectionError
+	var (
+		sel  topology.ServerSelectionError
+		pool driver.RetryablePoolError
+	)
 	switch {
 	case errors.Is(err, mongo.ErrNoDocuments):
 		return engine.Wrap(engine.KindNotFound, op, "not found", err)
 	case mongo.IsDuplicateKeyError(err):
 		return engine.Wrap(engine.KindConflict, op, "an object with the same key exists", err)
-	case errors.As(err, &sel), mongo.IsNetworkError(err), errors.Is(err, mongo.ErrClientDisconnected):
+	case errors.As(err, &sel), mongo.IsNetworkError(err), errors.Is(err, mongo.ErrClientDisconnected),
+		// The driver cleared its connection pool after another operation
+		// lost its connection (the database went away under it).
+		errors.As(err, &pool) && pool.Retryable():
 		return engine.Wrap(engine.KindUnavailable, op, "the database is unavailable", err)
 	case mongo.IsTimeout(err), errors.Is(err, context.DeadlineExceeded):
 		return engine.Wrap(engine.KindUnavailable, op, "the database did not answer in time; try again", err)

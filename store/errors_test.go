@@ -8,9 +8,23 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
 
 	"github.com/livematch/livematch/engine"
 )
+
+// poolCleared stands for the driver's unexported poolClearedError ("connection
+// pool for … was cleared because another operation failed with: …"), which
+// it answers to operations waiting for a connection when another one lost
+// its connection: TestDatabaseOutage met it as a 500 in CI.
+type poolCleared struct{}
+
+func (poolCleared) Error() string {
+	return "connection pool for 127.0.0.1:1 was cleared because another operation failed with: EOF"
+}
+func (poolCleared) Retryable() bool { return true }
+
+var _ driver.RetryablePoolError = poolCleared{}
 
 func TestClassify(t *testing.T) {
 	tests := []struct {
@@ -26,6 +40,7 @@ func TestClassify(t *testing.T) {
 		{"internal error while shutting down", mongo.CommandError{Code: 1, Name: "InternalError", Message: "context canceled"}, engine.KindUnavailable, true},
 		{"shutdown in progress", mongo.CommandError{Code: 91, Name: "ShutdownInProgress"}, engine.KindUnavailable, true},
 		{"not primary", mongo.WriteException{WriteConcernError: &mongo.WriteConcernError{Code: 10107}}, engine.KindUnavailable, true},
+		{"connection pool cleared", fmt.Errorf("find: %w", poolCleared{}), engine.KindUnavailable, true},
 		{"bad value", mongo.CommandError{Code: 2, Name: "BadValue"}, 0, false},
 		{"plain error", errors.New("boom"), 0, false},
 	}

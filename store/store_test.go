@@ -54,14 +54,18 @@ func mustOpen(tb testing.TB) *Store {
 
 // openStore opens a Store on a fresh database named prefix + the test's
 // name, dropped at the end of the test.
-func openStore(tb testing.TB, prefix string, emb *Embedded) *Store {
+func openStore(tb testing.TB, prefix string, emb *Embedded, tweaks ...func(*Options)) *Store {
 	tb.Helper()
 	ctx := context.Background()
 	name := nonWord.ReplaceAllString(tb.Name(), "_")
 	if len(name) > 40 {
 		name = name[len(name)-40:]
 	}
-	s, err := Open(ctx, testURI, Options{Database: prefix + name, Embedded: emb})
+	opts := Options{Database: prefix + name, Embedded: emb}
+	for _, tweak := range tweaks {
+		tweak(&opts)
+	}
+	s, err := Open(ctx, testURI, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}

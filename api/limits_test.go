@@ -208,7 +208,7 @@ func TestQueryTimeBound(t *testing.T) {
 // requests that run no query go on; once the turn is free, queries run
 // again and the waiting gauge is back to zero.
 func TestQueriesWaitTheirTurn(t *testing.T) {
-	e := newEnv(t, envOpts{now: func() time.Time { return matchClock }, queryTimeout: 1500 * time.Millisecond, maxQueries: 1})
+	e := newEnv(t, envOpts{now: func() time.Time { return matchClock }, queryTimeout: 3 * time.Second, maxQueries: 1})
 	coopID, coop := e.newOrg(engine.OrgCooperative, "610124")
 	_, mcn := e.newOrg(engine.OrgMCN, "310101")
 	e.must(200, "POST", "/v1/products:bulk", coop, bulkKiwis(5))

@@ -289,8 +289,8 @@ func (s *Server) searchProducts(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	defer release() // also after a panic, which the recoverer answers
 	page, err := s.index.Search(ctx, q)
-	release()
 	if err != nil {
 		s.fail(c, err)
 		return

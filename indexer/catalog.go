@@ -73,6 +73,26 @@ const dayNanos = int64(24 * time.Hour)
 // False says nothing; the certificates themselves must be read then.
 func (r *row) allInForce(now int64) bool { return now < int64(r.CertsUntil)*dayNanos }
 
+// hasCert reports whether row r holds a certificate of type t in force at
+// now (Unix nanoseconds): from the row alone unless one of its certificates
+// expires near now.
+func (c *catalog) hasCert(r *row, t uint8, now int64) bool {
+	if t < 16 {
+		if r.CertTypes&(1<<t) == 0 {
+			return false
+		}
+		if r.allInForce(now) {
+			return true
+		}
+	}
+	for _, ct := range c.certs[r.CertOff : r.CertOff+uint32(r.CertN)] {
+		if ct.Typ == t && (ct.Exp == 0 || ct.Exp > now) {
+			return true
+		}
+	}
+	return false
+}
+
 // certCol is one certificate: its type (index in engine.CertTypes()) and
 // expiry in Unix nanoseconds (0: never expires).
 type certCol struct {

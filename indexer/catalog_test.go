@@ -489,7 +489,8 @@ func TestRowLayout(t *testing.T) {
 	}
 }
 
-// row.allInForce is the fast path of certificate checks: whenever it holds,
+// row.allInForce is the fast path of certificate checks (catalog.hasCert,
+// checked here for every type against the certificates themselves): whenever it holds,
 // CertTypes must be exactly the types in force, for expiries around the
 // moment asked (to the nanosecond, across day boundaries) and certificates
 // that never expire; and it must hold for certificates that expire later.
@@ -516,6 +517,11 @@ func TestRowCertificatesInForce(t *testing.T) {
 			for _, ct := range c.certs[r.CertOff : r.CertOff+uint32(r.CertN)] {
 				if ct.Exp == 0 || ct.Exp > at.UnixNano() {
 					want |= 1 << ct.Typ
+				}
+			}
+			for typ := range len(engine.CertTypes()) {
+				if got := c.hasCert(&r, uint8(typ), at.UnixNano()); got != (want&(1<<typ) != 0) {
+					t.Fatalf("certificates %v at %v: hasCert(type %d) = %v, in force %b", certs, at, typ, got, want)
 				}
 			}
 			if r.allInForce(at.UnixNano()) {

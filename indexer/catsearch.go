@@ -190,21 +190,7 @@ func (f *searchFilter) pass(c *catalog, d uint32) bool {
 			return false
 		}
 	}
-	if f.cert >= 0 {
-		if r.CertTypes&(1<<f.cert) == 0 && f.cert < 16 {
-			return false
-		}
-		if r.allInForce(f.at) {
-			return true
-		}
-		for _, ct := range c.certs[r.CertOff : r.CertOff+uint32(r.CertN)] {
-			if int64(ct.Typ) == f.cert && (ct.Exp == 0 || ct.Exp > f.at) {
-				return true
-			}
-		}
-		return false
-	}
-	return true
+	return f.cert < 0 || c.hasCert(r, uint8(f.cert), f.at)
 }
 
 // facetCounter counts the facets of the hits by column value.

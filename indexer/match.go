@@ -375,20 +375,7 @@ func (g *gateSet) check(c *catalog, d uint32) int {
 		return igStock
 	}
 	for _, want := range g.certs {
-		if want < 16 && r.CertTypes&(1<<want) == 0 {
-			return igCerts
-		}
-		if r.allInForce(g.at) {
-			continue
-		}
-		ok := false
-		for _, ct := range c.certs[r.CertOff : r.CertOff+uint32(r.CertN)] {
-			if ct.Typ == want && (ct.Exp == 0 || ct.Exp > g.at) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
+		if !c.hasCert(r, want, g.at) {
 			return igCerts
 		}
 	}

@@ -79,36 +79,28 @@ func EnsureAdmin(ctx context.Context, st *store.Store, regions engine.RegionBook
 	return adminID, generated, err
 }
 
-// authenticate resolves the bearer key to its org.
+// authenticate resolves the bearer key to its org; a request served in
+// process (see WithCredential) may carry a credential instead.
 func (s *Server) authenticate(c *gin.Context) {
 	const op = "api.authenticate"
 	h := c.GetHeader("Authorization")
-	key, ok := strings.CutPrefix(h, "Bearer ")
-	key = strings.TrimSpace(key)
-	if !ok || key == "" || len(key) > 200 {
-		s.fail(c, engine.Errorf(engine.KindUnauthenticated, op, "an API key is required: Authorization: Bearer <api_key>"))
-		return
-	}
-	want := keyRecord("", key)
-	// Trusted keys skip the database only while it is up, so that an
-	// outage answers 503 rather than serving callers it cannot check.
-	if orgID, ok := s.keys.get(want); ok && !s.dbDown.Load() {
-		if org, err := s.orgs.get(c.Request.Context(), orgID); err == nil && org != nil {
-			c.Set(callerKey, org)
-			c.Next()
+	var want store.KeyRecord
+	if cred, ok := credentialFrom(c.Request.Context()); ok && h == "" {
+		want = store.KeyRecord{ID: cred.KeyID, Hash: cred.KeyHash}
+	} else {
+		key, ok := strings.CutPrefix(h, "Bearer ")
+		key = strings.TrimSpace(key)
+		if !ok || key == "" || len(key) > 200 {
+			s.fail(c, engine.Errorf(engine.KindUnauthenticated, op, "an API key is required: Authorization: Bearer <api_key>"))
 			return
 		}
+		want = keyRecord("", key)
 	}
-	rec, org, err := s.store.KeyByID(c.Request.Context(), want.ID)
-	if engine.IsKind(err, engine.KindNotFound) || (err == nil && subtle.ConstantTimeCompare(rec.Hash, want.Hash) != 1) {
-		s.fail(c, engine.Errorf(engine.KindUnauthenticated, op, "the API key is not valid"))
-		return
-	}
+	org, err := s.resolve(c.Request.Context(), want)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	s.keys.put(rec)
 	c.Set(callerKey, org)
 	c.Next()
 }

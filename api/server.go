@@ -34,6 +34,9 @@ type Index interface {
 	// TextRelevance is one product's text relevance for a profile's match
 	// query and the best relevance among the query's candidates.
 	TextRelevance(ctx context.Context, q indexer.MatchQuery, id string) (text, textMax float64, matched bool, err error)
+	// ReviewQueue lists the live products with the given review status,
+	// oldest change first.
+	ReviewQueue(status engine.ReviewStatus) []*engine.Product
 }
 
 // IndexStatus reports how far the index is along the change feed.
@@ -237,6 +240,7 @@ func (s *Server) routes() *gin.Engine {
 	a.POST("/match/hosts", s.requireKind(engine.OrgCrossborderFirm, engine.OrgImporter, engine.OrgAdmin), s.adHocHostMatch)
 
 	a.GET("/index/status", s.requireKind(engine.OrgAdmin), s.indexStatus)
+	a.GET("/review/queue", s.requireKind(engine.OrgAdmin), s.reviewQueue)
 	return r
 }
 

@@ -55,6 +55,7 @@ type Store struct {
 	counters *mongo.Collection
 	audit    *mongo.Collection
 	profiles *mongo.Collection
+	sessions *mongo.Collection
 	now      func() time.Time
 	log      *slog.Logger
 	timeout  time.Duration
@@ -101,7 +102,7 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 		client: client, db: db,
 		orgs: db.Collection(collOrgs), products: db.Collection(collProducts),
 		keys: db.Collection(collKeys), counters: db.Collection(collCounters), audit: db.Collection(collAudit),
-		profiles: db.Collection(collProfiles),
+		profiles: db.Collection(collProfiles), sessions: db.Collection(collSessions),
 		now:      opts.Now, log: opts.Logger, timeout: opts.Timeout, locks: &stripes{}, closing: make(chan struct{}), embedded: opts.Embedded, dbName: opts.Database,
 	}
 	return s, nil
@@ -130,7 +131,7 @@ func (s *Store) Init(ctx context.Context) error {
 		if err != nil {
 			return classify(op, err)
 		}
-		for _, c := range []string{collOrgs, collProducts, collKeys, collCounters, collAudit, collProfiles, collHosts, collHostRequests} {
+		for _, c := range []string{collOrgs, collProducts, collKeys, collCounters, collAudit, collProfiles, collHosts, collHostRequests, collSessions} {
 			if !slices.Contains(names, c) {
 				if err := s.db.CreateCollection(ctx, c); err != nil && !isAlreadyExists(err) {
 					return classify(op, err)

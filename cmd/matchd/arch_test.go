@@ -21,15 +21,16 @@ func TestImportDiscipline(t *testing.T) {
 		{"modernc.org/sqlite", []string{"store"}},
 		{"github.com/gin-gonic/gin", []string{"api"}},
 		{"github.com/blevesearch/", []string{"indexer"}},
-		{mod + "store", []string{"api", "indexer", "cmd/matchd"}},
+		{mod + "store", []string{"api", "indexer", "web", "cmd/matchd"}},
 		{mod + "indexer", []string{"api", "cmd/matchd"}},
-		{mod + "api", []string{"cmd/matchd"}},
+		{mod + "api", []string{"web", "cmd/matchd"}},
+		{mod + "web", []string{"cmd/matchd"}},
 		{mod + "fixtures", []string{"cmd/matchd"}},
 	}
 	engineOK := func(path string) bool { // stdlib and small pure libraries only
 		return !strings.Contains(strings.Split(path, "/")[0], ".") || strings.HasPrefix(path, "golang.org/x/text/")
 	}
-	dirs := []string{"engine", "store", "indexer", "api", "fixtures", "cmd/matchd"}
+	dirs := []string{"engine", "store", "indexer", "api", "web", "fixtures", "cmd/matchd"}
 	for _, dir := range dirs {
 		pkg, err := build.ImportDir(filepath.Join("..", "..", dir), 0)
 		if err != nil {

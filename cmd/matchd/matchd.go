@@ -27,6 +27,7 @@ import (
 	"github.com/livematch/livematch/fixtures"
 	"github.com/livematch/livematch/indexer"
 	"github.com/livematch/livematch/store"
+	"github.com/livematch/livematch/web"
 )
 
 var errHelp = errors.New("help requested")
@@ -326,12 +327,18 @@ func (m *Main) runServe(ctx context.Context) error {
 			return 0
 		}))
 
+	console, err := web.New(web.Config{API: m.api.Handler(), Auth: m.api, Sessions: m.store, Regions: m.regions,
+		Logger: m.log.With("component", "console")})
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+
 	m.ln, err = net.Listen("tcp", m.Config.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	m.http = &http.Server{
-		Handler:           m.api.Handler(),
+		Handler:           rootHandler(m.api.Handler(), console.Handler()),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -361,6 +368,18 @@ func (m *Main) runServe(ctx context.Context) error {
 		m.bootstrap(bctx)
 	}()
 	return nil
+}
+
+// rootHandler sends / and /console/ to the web console and everything
+// else to the JSON API.
+func rootHandler(apiH, consoleH http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p == "/" || p == "/console" || strings.HasPrefix(p, "/console/") {
+			consoleH.ServeHTTP(w, r)
+			return
+		}
+		apiH.ServeHTTP(w, r)
+	})
 }
 
 // bootstrap brings the database, admin key, demo data and index up, then

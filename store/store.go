@@ -103,7 +103,7 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 		orgs: db.Collection(collOrgs), products: db.Collection(collProducts),
 		keys: db.Collection(collKeys), counters: db.Collection(collCounters), audit: db.Collection(collAudit),
 		profiles: db.Collection(collProfiles), sessions: db.Collection(collSessions),
-		now:      opts.Now, log: opts.Logger, timeout: opts.Timeout, locks: &stripes{}, closing: make(chan struct{}), embedded: opts.Embedded, dbName: opts.Database,
+		now: opts.Now, log: opts.Logger, timeout: opts.Timeout, locks: &stripes{}, closing: make(chan struct{}), embedded: opts.Embedded, dbName: opts.Database,
 	}
 	return s, nil
 }

@@ -18,13 +18,13 @@ func funcs() template.FuncMap {
 		"pct": func(v float64) string {
 			return strconv.FormatFloat(math.Round(v*1000)/10, 'f', -1, 64) + "%"
 		},
-		"num": func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) },
+		"num":   func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) },
 		"fixed": func(digits int, v float64) string { return strconv.FormatFloat(v, 'f', digits, 64) },
 		// width is a share (0..1) as an SVG width in percent.
 		"width": func(v float64) string {
 			return strconv.FormatFloat(math.Max(0, math.Min(1, v))*100, 'f', 1, 64) + "%"
 		},
-		"add":  func(a, b int) int { return a + b },
+		"add": func(a, b int) int { return a + b },
 		"deref": func(p *float64) float64 {
 			if p == nil {
 				return 0
@@ -32,7 +32,7 @@ func funcs() template.FuncMap {
 			return *p
 		},
 		"facetOrder": func() []string { return []string{"category", "certification", "poverty_relief", "province"} },
-		"join": strings.Join,
+		"join":       strings.Join,
 		"seq": func(from, to int) []int {
 			var out []int
 			for i := from; i <= to; i++ {
@@ -40,8 +40,8 @@ func funcs() template.FuncMap {
 			}
 			return out
 		},
-		"str":  func(v any) string { return fmt.Sprint(v) },
-		"date": func(t time.Time) string { return t.In(chinaTime).Format("2006-01-02 15:04") },
+		"str":            func(v any) string { return fmt.Sprint(v) },
+		"date":           func(t time.Time) string { return t.In(chinaTime).Format("2006-01-02 15:04") },
 		"categories":     engine.Categories,
 		"certTypes":      engine.CertTypes,
 		"factors":        engine.Factors,

@@ -85,4 +85,3 @@ func (s *Server) allowSignIn(r *http.Request) bool {
 	}
 	return l.AllowN(s.cfg.Now(), 1)
 }
-

@@ -146,4 +146,3 @@ type excludedView struct {
 	Reason, Label string
 	Count         int
 }
-

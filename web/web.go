@@ -34,8 +34,8 @@ type Config struct {
 	Sessions Sessions
 	// Regions names region codes (reference data, read only).
 	Regions engine.RegionBook
-	Logger   *slog.Logger
-	Now      func() time.Time
+	Logger  *slog.Logger
+	Now     func() time.Time
 	// SessionTTL is how long a sign-in lasts (default 12 h).
 	SessionTTL time.Duration
 	// MaxBodyBytes limits form bodies (default 1 MiB, as the API's JSON

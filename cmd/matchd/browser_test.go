@@ -252,7 +252,7 @@ func (b *browser) text(sel string) string {
 func (b *browser) count(sel string) int {
 	b.t.Helper()
 	var n int
-	n = get(b, chromedp.Evaluate[int]("document.querySelectorAll(" + strconv.Quote(sel) + ").length"))
+	n = get(b, chromedp.Evaluate[int]("document.querySelectorAll("+strconv.Quote(sel)+").length"))
 	return n
 }
 
@@ -267,7 +267,7 @@ func (b *browser) waitText(sel, want string) {
 	b.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		s := get(b, chromedp.Evaluate[string]("(function(){var e=document.querySelector(" + strconv.Quote(sel) + ");return e?e.innerText:''})()"))
+		s := get(b, chromedp.Evaluate[string]("(function(){var e=document.querySelector("+strconv.Quote(sel)+");return e?e.innerText:''})()"))
 		if strings.Contains(s, want) {
 			return
 		}
@@ -336,4 +336,3 @@ func formSignIn(t *testing.T, env *consoleEnv, c *http.Client, key string) strin
 	}
 	return res.Header.Get("Set-Cookie")
 }
-

@@ -101,13 +101,27 @@ func (s *Server) reviewQueue(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	// The index lists the candidates; each one on the page is read again
+	// from the database, so that a decision just taken (which the index
+	// learns a moment later) never shows a decided product as waiting.
 	all := s.index.ReviewQueue(engine.ReviewPending)
 	out := reviewQueueOut{Items: []reviewItemOut{}}
-	for i := off; i < len(all) && len(out.Items) < limit; i++ {
-		out.Items = append(out.Items, reviewItemOut{productOut: s.productOut(all[i]), ReviewFlags: []reviewFlagOut{}})
+	i := off
+	for ; i < len(all) && len(out.Items) < limit; i++ {
+		p, err := s.store.GetProduct(c.Request.Context(), all[i].ID)
+		if engine.IsKind(err, engine.KindNotFound) {
+			continue
+		}
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		if p.ReviewStatus == engine.ReviewPending {
+			out.Items = append(out.Items, reviewItemOut{productOut: s.productOut(p), ReviewFlags: []reviewFlagOut{}})
+		}
 	}
-	if next := off + len(out.Items); next < len(all) && next <= maxOffset {
-		out.NextCursor = encodeCursor(next)
+	if i < len(all) && i <= maxOffset {
+		out.NextCursor = encodeCursor(i)
 	}
 	c.JSON(http.StatusOK, out)
 }

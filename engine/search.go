@@ -10,6 +10,7 @@ type ProductQuery struct {
 	PovertyRelief *bool    // derived supplier status
 	PriceMin      *float64 // on EffectivePrice, inclusive
 	PriceMax      *float64 // on EffectivePrice, inclusive
+	CommissionMin *float64 // on CommissionRate (0..1), inclusive
 	InStock       *bool    // Stock > 0
 	OrgID         string   // only this org's products
 	// OnlyVisible limits results to approved products (what other orgs see).
@@ -37,6 +38,11 @@ const (
 type ProductHit struct {
 	Product *Product
 	Score   float64
+	// Highlights maps each text field in which the query's words were found
+	// (title_zh, title_en, tags, description_zh, description_en) to that
+	// field's text, HTML-escaped, with the words found wrapped in <em> and
+	// </em>; the tags come joined with " · ". Nil when the query had no text.
+	Highlights map[string]string
 }
 
 // ProductPage is one page of search results with the total hit count and

@@ -18,11 +18,14 @@ import (
 // behaves as one without text.
 //
 // The score is BM25 over titles and tags (as matching scores keywords), or
-// a lower score for a term found only in a description.
+// a lower score for a term found only in a description. With text, the
+// page's hits carry their highlights (see engine.ProductHit.Highlights):
+// the analysed terms the search looked up, glossary expansions included,
+// marked in the fields that hold them.
 //
 // Search returns an error of KindInvalid for a bad price band (negative, not
-// a number, or min above max) and of KindUnavailable if the index is closed
-// or ctx ends first.
+// a number, or min above max) or commission floor (not in 0..1) and of
+// KindUnavailable if the index is closed or ctx ends first.
 func (x *Index) Search(ctx context.Context, q engine.ProductQuery) (engine.ProductPage, error) {
 	const op = "indexer.Search"
 	limit, offset, err := x.searchBounds(op, q)
@@ -112,6 +115,7 @@ func (x *Index) Search(ctx context.Context, q engine.ProductQuery) (engine.Produ
 		}
 		page.Hits = append(page.Hits, engine.ProductHit{Product: p, Score: scores[i]})
 	}
+	x.vocab.highlightHits(newHighlighter(plan), page.Hits)
 	return page, nil
 }
 
@@ -124,6 +128,8 @@ type searchFilter struct {
 	approved     bool
 	lo, hi       float64
 	hasLo, hasHi bool
+	comm         float64 // commission floor, when hasComm
+	hasComm      bool
 	at           int64
 }
 
@@ -156,6 +162,9 @@ func (x *Index) searchFilter(c *catalog, q engine.ProductQuery, now int64) (sear
 	if q.PriceMax != nil {
 		f.hi, f.hasHi = *q.PriceMax, true
 	}
+	if q.CommissionMin != nil {
+		f.comm, f.hasComm = *q.CommissionMin, true
+	}
 	return f, true
 }
 
@@ -178,7 +187,8 @@ func (f *searchFilter) pass(c *catalog, d uint32) bool {
 		f.prov >= 0 && int64(r.Prov) != f.prov,
 		f.org >= 0 && int64(r.Org) != f.org,
 		f.poverty >= 0 && r.Poverty != (f.poverty == 1),
-		f.inStock >= 0 && (r.Stock > 0) != (f.inStock == 1):
+		f.inStock >= 0 && (r.Stock > 0) != (f.inStock == 1),
+		f.hasComm && !(r.Commission >= f.comm):
 		return false
 	}
 	if f.hasLo || f.hasHi {

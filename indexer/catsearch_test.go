@@ -3,6 +3,7 @@ package indexer
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -15,9 +16,11 @@ import (
 // alternative's tokens may match across titles and tags in the catalogue
 // but must match within one field in Bleve, which the generated texts
 // never tell apart), count the same total and the same facets, and, without
-// text, return the same pages. Churn before the queries (stock and
-// certificate updates in place, retitled and re-described products, deletes,
-// a compaction) must leave no trace.
+// text, return the same pages; a product on both pages must carry the same
+// highlights, which with text are never empty and are what highlighting
+// every field without the cheap test of highlighter.mayHold gives. Churn
+// before the queries (stock and certificate updates in place, retitled and
+// re-described products, deletes, a compaction) must leave no trace.
 func TestSearchAgreesWithBleve(t *testing.T) {
 	ps, _ := catalogueFixture(t, 1500)
 	x := mustOpen(t, testConfig(t, ""), defaultOptions())
@@ -70,6 +73,8 @@ func TestSearchAgreesWithBleve(t *testing.T) {
 		{"province", engine.ProductQuery{Province: ps[1].ProvinceCode}},
 		{"org, visible", engine.ProductQuery{OrgID: ps[2].OrgID, OnlyVisible: true}},
 		{"price band", engine.ProductQuery{PriceMin: ptr(20.0), PriceMax: ptr(80.0)}},
+		{"commission floor", engine.ProductQuery{CommissionMin: ptr(0.15)}},
+		{"commission floor 0, in stock", engine.ProductQuery{CommissionMin: ptr(0.0), InStock: &yes}},
 		{"unknown province", engine.ProductQuery{Province: "999999"}},
 	}
 	ctx := context.Background()
@@ -113,11 +118,47 @@ func TestSearchAgreesWithBleve(t *testing.T) {
 					if p := live[h.Product.ID]; p == nil || p.TitleZh != h.Product.TitleZh || p.Stock != h.Product.Stock {
 						t.Errorf("hit %s is not the live product", h.Product.ID)
 					}
+					if q.CommissionMin != nil && !(h.Product.CommissionRate >= *q.CommissionMin) {
+						t.Errorf("hit %s: commission %g below the floor %g", h.Product.ID, h.Product.CommissionRate, *q.CommissionMin)
+					}
 				}
+				checkHighlights(t, x, q.Q, got, want)
 			})
 		}
 	}
 	if nonEmpty < compared/2 {
 		t.Errorf("only %d of %d queries found anything: the comparison proves little", nonEmpty, compared)
+	}
+}
+
+// checkHighlights checks the highlights of two pages of the same query
+// text: equal for a product on both, none without text, some on every hit
+// with text, and those of highlighting every field.
+func checkHighlights(t *testing.T, x *Index, text string, got, want engine.ProductPage) {
+	t.Helper()
+	h := newHighlighter(x.queryBuilder().textPlan(text, true))
+	var all *highlighter
+	if h != nil {
+		c := *h
+		c.always = true
+		all = &c
+	}
+	ref := map[string]map[string]string{}
+	for _, hit := range want.Hits {
+		ref[hit.Product.ID] = hit.Highlights
+	}
+	for _, hit := range got.Hits {
+		id := hit.Product.ID
+		if w, ok := ref[id]; ok && !maps.Equal(hit.Highlights, w) {
+			t.Errorf("%s: highlights %q, Bleve's search %q", id, hit.Highlights, w)
+		}
+		switch {
+		case h == nil && hit.Highlights != nil:
+			t.Errorf("%s: highlights %q without text", id, hit.Highlights)
+		case h != nil && len(hit.Highlights) == 0:
+			t.Errorf("%s: no highlights for %q", id, text)
+		case h != nil && !maps.Equal(hit.Highlights, x.vocab.highlight(all, hit.Product)):
+			t.Errorf("%s: highlights %q, every field analysed %q", id, hit.Highlights, x.vocab.highlight(all, hit.Product))
+		}
 	}
 }

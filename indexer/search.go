@@ -46,7 +46,9 @@ func (x *Index) searchBleve(ctx context.Context, q engine.ProductQuery) (engine.
 	if none {
 		return emptyPage(), nil
 	}
-	text, hasText := x.textQuery(q.Q, true)
+	qb := x.queryBuilder()
+	plan := qb.textPlan(q.Q, true)
+	text, hasText := qb.planQuery(plan, true)
 
 	var root query.Query
 	switch {
@@ -99,6 +101,7 @@ func (x *Index) searchBleve(ctx context.Context, q engine.ProductQuery) (engine.
 		}
 		page.Hits = append(page.Hits, engine.ProductHit{Product: p, Score: score})
 	}
+	x.vocab.highlightHits(newHighlighter(plan), page.Hits)
 	return page, nil
 }
 
@@ -122,8 +125,8 @@ func (x *Index) hitProduct(id string, src any) (*engine.Product, bool) {
 	return p, true
 }
 
-// searchBounds checks that the index is open and q's price band makes
-// sense, and returns its page bounds.
+// searchBounds checks that the index is open and q's price band and
+// commission floor make sense, and returns its page bounds.
 func (x *Index) searchBounds(op string, q engine.ProductQuery) (limit, offset int, err error) {
 	if x.closed.Load() {
 		return 0, 0, errClosed(op)
@@ -135,7 +138,8 @@ func (x *Index) searchBounds(op string, q engine.ProductQuery) (limit, offset in
 	return limit, offset, nil
 }
 
-// checkQuery rejects price bands that cannot be meant.
+// checkQuery rejects price bands and commission floors that cannot be
+// meant.
 func checkQuery(q engine.ProductQuery) error {
 	const op = "indexer.Search"
 	var pr engine.Problems
@@ -148,6 +152,9 @@ func checkQuery(q engine.ProductQuery) error {
 	}
 	if q.PriceMin != nil && q.PriceMax != nil && !bad(q.PriceMin) && !bad(q.PriceMax) && *q.PriceMin > *q.PriceMax {
 		pr.Add("price_min", "must not exceed price_max")
+	}
+	if c := q.CommissionMin; c != nil && !(*c >= 0 && *c <= 1) {
+		pr.Add("commission_min", "must be a number from 0 to 1")
 	}
 	return pr.Err(op)
 }
@@ -216,17 +223,28 @@ func filterQueries(q engine.ProductQuery, nowMs float64) (fs []query.Query, none
 		nq.SetField(fPrice)
 		fs = append(fs, nq)
 	}
+	if q.CommissionMin != nil {
+		inc := true
+		nq := query.NewNumericRangeInclusiveQuery(q.CommissionMin, nil, &inc, nil)
+		nq.SetField(fComm)
+		fs = append(fs, nq)
+	}
 	return fs, false
 }
 
 // textQuery builds the query for the free text q over the product text
 // fields (see queryBuilder.textQuery).
 func (x *Index) textQuery(q string, all bool) (query.Query, bool) {
+	return x.queryBuilder().textQuery(q, all)
+}
+
+// queryBuilder is the builder of Bleve queries over the product text fields.
+func (x *Index) queryBuilder() queryBuilder {
 	fields := textFields[:]
 	if x.opts.allField {
 		fields = []fieldBoost{{fAll, 1}}
 	}
-	return queryBuilder{analyzer: x.analyzer, gloss: x.gloss, fields: fields}.textQuery(q, all)
+	return queryBuilder{analyzer: x.analyzer, gloss: x.gloss, fields: fields}
 }
 
 // fieldBoost is a text field and the boost a match in it earns.
@@ -244,9 +262,11 @@ type queryBuilder struct {
 }
 
 // textAlt is one alternative of a query term: its tokens (all of which
-// must match, in one field for Bleve) and the boost a match earns.
+// must match, in one field for Bleve), the boost a match earns, and the
+// tokens that highlighting marks in a hit's text (see queryBuilder.tokens).
 type textAlt struct {
 	tokens []string
+	marks  []string
 	boost  float64
 }
 
@@ -266,14 +286,14 @@ func (b queryBuilder) textPlan(q string, all bool) [][]textAlt {
 	var plan [][]textAlt
 	for _, t := range terms {
 		var alts []textAlt
-		if toks := b.tokens(t.text); len(toks) > 0 {
-			alts = append(alts, textAlt{toks, boostOriginal})
+		if toks, marks := b.tokens(t.text); len(toks) > 0 {
+			alts = append(alts, textAlt{tokens: toks, marks: marks, boost: boostOriginal})
 		}
 		add := func(text string, boost float64) {
-			toks := b.tokens(text)
+			toks, marks := b.tokens(text)
 			if cost := len(toks) * nf; len(toks) > 0 && cost <= budget {
 				budget -= cost
-				alts = append(alts, textAlt{toks, boost})
+				alts = append(alts, textAlt{tokens: toks, marks: marks, boost: boost})
 			}
 		}
 		for _, e := range t.expansions {
@@ -298,8 +318,13 @@ func (b queryBuilder) textPlan(q string, all bool) [][]textAlt {
 // is false when q holds no word that analyses to a token. Without all,
 // documents matching more terms score higher.
 func (b queryBuilder) textQuery(q string, all bool) (query.Query, bool) {
+	return b.planQuery(b.textPlan(q, all), all)
+}
+
+// planQuery is textQuery of a plan already made.
+func (b queryBuilder) planQuery(plan [][]textAlt, all bool) (query.Query, bool) {
 	var conj []query.Query
-	for _, alts := range b.textPlan(q, all) {
+	for _, alts := range plan {
 		qs := make([]query.Query, len(alts))
 		for i, a := range alts {
 			qs[i] = b.altQuery(a)
@@ -346,23 +371,55 @@ func (b queryBuilder) altQuery(a textAlt) query.Query {
 }
 
 // tokens analyses text with the text analyzer and returns its distinct
-// tokens, at most maxTokens.
-func (b queryBuilder) tokens(text string) []string {
+// tokens, at most maxTokens, and those of them that highlighting marks: all
+// but the single Chinese characters that only occur inside a bigram of the
+// same text (猕猴桃 marks 猕猴 and 猴桃, not 桃, so that 水蜜桃 in the same
+// title stays unmarked; 茶 alone marks 茶).
+func (b queryBuilder) tokens(text string) (toks, marks []string) {
 	ts := b.analyzer.Analyze([]byte(text))
-	out := make([]string, 0, len(ts))
+	toks = make([]string, 0, len(ts))
 	seen := make(map[string]bool, len(ts))
-	for _, t := range ts {
+	marked := make(map[string]bool, len(ts))
+	covered := coveredUnigrams(ts)
+	for i, t := range ts {
 		s := string(t.Term)
+		if (covered == nil || !covered[i]) && !marked[s] {
+			marked[s] = true
+			marks = append(marks, s)
+		}
 		if seen[s] {
 			continue
 		}
 		seen[s] = true
-		out = append(out, s)
-		if len(out) == maxTokens {
+		toks = append(toks, s)
+		if len(toks) == maxTokens {
 			break
 		}
 	}
-	return out
+	return toks, marks
+}
+
+// coveredUnigrams reports, by position in ts, the single-character tokens
+// of the CJK bigram filter that a bigram of ts starts or ends with (nil when
+// ts holds no bigram).
+func coveredUnigrams(ts analysis.TokenStream) []bool {
+	var starts, ends map[int]bool
+	for _, t := range ts {
+		if t.Type == analysis.Double {
+			if starts == nil {
+				starts, ends = map[int]bool{}, map[int]bool{}
+			}
+			starts[t.Start], ends[t.End] = true, true
+		}
+	}
+	if starts == nil {
+		return nil
+	}
+	covered := make([]bool, len(ts))
+	for i, t := range ts {
+		covered[i] = t.Type == analysis.Single && (starts[t.Start] || ends[t.End])
+	}
+	return covered
 }
 
 // termCounts converts a terms facet to counts sorted by count, then value.

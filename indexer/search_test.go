@@ -3,7 +3,9 @@ package indexer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,6 +25,8 @@ type searchCase struct {
 	Total    *uint64                   `json:"total"`
 	Hits     []string                  `json:"hits"`
 	Facets   map[string]map[string]int `json:"facets"`
+	// Highlights are, by hit id, exactly the highlights of that hit.
+	Highlights map[string]map[string]string `json:"highlights"`
 }
 
 // caseQuery is engine.ProductQuery in snake_case.
@@ -34,6 +38,7 @@ type caseQuery struct {
 	PovertyRelief *bool    `json:"poverty_relief"`
 	PriceMin      *float64 `json:"price_min"`
 	PriceMax      *float64 `json:"price_max"`
+	CommissionMin *float64 `json:"commission_min"`
 	InStock       *bool    `json:"in_stock"`
 	OrgID         string   `json:"org_id"`
 	OnlyVisible   bool     `json:"only_visible"`
@@ -98,6 +103,23 @@ func checkCase(ctx context.Context, search func(context.Context, engine.ProductQ
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			bad = append(bad, fmt.Sprintf("facet %s = %v, want %v", name, got, want))
+		}
+	}
+	hasText := strings.Trim(c.Query.Q, "the, of!") != ""
+	for _, h := range page.Hits {
+		want, listed := c.Highlights[h.Product.ID]
+		switch {
+		case listed && !maps.Equal(h.Highlights, want):
+			bad = append(bad, fmt.Sprintf("%s: highlights %q, want %q", h.Product.ID, h.Highlights, want))
+		case hasText && len(h.Highlights) == 0:
+			bad = append(bad, fmt.Sprintf("%s: no highlights", h.Product.ID))
+		case !hasText && h.Highlights != nil:
+			bad = append(bad, fmt.Sprintf("%s: highlights %q without text", h.Product.ID, h.Highlights))
+		}
+	}
+	for id := range c.Highlights {
+		if !slices.Contains(ids, id) {
+			bad = append(bad, fmt.Sprintf("%s not found (for its highlights)", id))
 		}
 	}
 	return bad
@@ -238,14 +260,25 @@ func TestSearchInvalid(t *testing.T) {
 	x := mustOpenFixture(t, defaultOptions())
 	nan := 0.0
 	nan /= nan
-	for _, q := range []engine.ProductQuery{
-		{PriceMin: ptr(-1.0)},
-		{PriceMax: &nan},
-		{PriceMin: ptr(50.0), PriceMax: ptr(10.0)},
+	for _, tc := range []struct {
+		q     engine.ProductQuery
+		field string
+	}{
+		{engine.ProductQuery{PriceMin: ptr(-1.0)}, "price_min"},
+		{engine.ProductQuery{PriceMax: &nan}, "price_max"},
+		{engine.ProductQuery{PriceMin: ptr(50.0), PriceMax: ptr(10.0)}, "price_min"},
+		{engine.ProductQuery{CommissionMin: ptr(-0.1)}, "commission_min"},
+		{engine.ProductQuery{CommissionMin: ptr(1.5)}, "commission_min"},
+		{engine.ProductQuery{CommissionMin: &nan}, "commission_min"},
 	} {
-		_, err := x.Search(context.Background(), q)
-		if !engine.IsKind(err, engine.KindInvalid) {
-			t.Errorf("%+v: err %v, want KindInvalid", q, err)
+		for name, search := range map[string]func(context.Context, engine.ProductQuery) (engine.ProductPage, error){
+			"catalogue": x.Search, "bleve": x.searchBleve} {
+			_, err := search(context.Background(), tc.q)
+			var e *engine.Error
+			if !engine.IsKind(err, engine.KindInvalid) || !errors.As(err, &e) ||
+				!slices.ContainsFunc(e.Fields, func(f engine.FieldError) bool { return f.Field == tc.field }) {
+				t.Errorf("%s %+v: err %v, want KindInvalid naming %s", name, tc.q, err, tc.field)
+			}
 		}
 	}
 }

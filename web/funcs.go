@@ -49,6 +49,8 @@ func funcs() template.FuncMap {
 		"orgKinds":       engine.OrgKinds,
 		"languageLevels": func() []string { return []string{"native", "fluent", "business", "conversational"} },
 		"months":         func() []int { return []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12} },
+		"gradeList":      func() []string { return []string{"A", "B", "C"} },
+		"statusList":     func() []string { return []string{"approved", "pending", "suspended"} },
 		// safeHighlight marks up a highlight the API produced: HTML-escaped
 		// apart from <em> tags, which are all it keeps.
 		"safeHighlight": safeHighlight,

@@ -141,7 +141,7 @@ var routePatterns = []string{
 	"/console/profiles", "/console/profiles/new",
 	"/console/products", "/console/products/new", "/console/import",
 	"/console/hosts", "/console/host-requests", "/console/host-requests/new",
-	"/console/review", "/console/orgs",
+	"/console/review", "/console/orgs", "/console/account",
 }
 
 func (s *Server) routes() {
@@ -439,6 +439,7 @@ func menuFor(kind engine.OrgKind, current string) []menuItem {
 		{"nav.host_requests", "/console/host-requests", requestRole},
 		{"nav.review", "/console/review", adminRole},
 		{"nav.orgs", "/console/orgs", adminRole},
+		{"nav.account", "/console/account", anyRole},
 	}
 	var out []menuItem
 	for _, it := range all {

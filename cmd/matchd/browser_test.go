@@ -336,3 +336,21 @@ func formSignIn(t *testing.T, env *consoleEnv, c *http.Client, key string) strin
 	}
 	return res.Header.Get("Set-Cookie")
 }
+
+// setSelect chooses an option of a <select> and fires its change event.
+func setSelect(sel, value string) chromedp.Action[chromedp.Void] {
+	js := fmt.Sprintf(`(function(){var e=document.querySelector(%q);e.value=%q;e.dispatchEvent(new Event("change",{bubbles:true}));return true})()`, sel, value)
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[bool](js)(ctx, t)
+		return err
+	})
+}
+
+// evalString evaluates a script expression that yields a string.
+func evalString(expr string) chromedp.Action[string] { return chromedp.Evaluate[string](expr) }
+
+// evalInt evaluates a script expression that yields a whole number.
+func evalInt(expr string) chromedp.Action[int] { return chromedp.Evaluate[int](expr) }
+
+// keyTab presses Tab.
+func keyTab() chromedp.Action[chromedp.Void] { return chromedp.KeyEvent("\t") }

@@ -95,6 +95,9 @@ func (m *Main) seed(ctx context.Context) error {
 	if err := m.seedHosts(ctx, cat, orgs); err != nil {
 		return err
 	}
+	if err := m.seedProfiles(ctx, cat, orgs); err != nil {
+		return err
+	}
 	if len(keys) > 0 {
 		b, _ := json.MarshalIndent(keys, "", "  ")
 		if err := os.WriteFile(m.demoKeysPath(), append(b, '\n'), 0o600); err != nil {
@@ -118,6 +121,27 @@ func (m *Main) seedHosts(ctx context.Context, cat fixtures.Catalogue, orgs []*en
 			return fmt.Errorf("demo host %s: %w", h.Name, err)
 		}
 		if _, err := m.store.CreateHost(ctx, &h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// seedProfiles adds the demo demand profiles to the demo MCNs, unless
+// there are profiles.
+func (m *Main) seedProfiles(ctx context.Context, cat fixtures.Catalogue, orgs []*engine.Org) error {
+	n := 0
+	if err := m.store.ScanProfiles(ctx, func(*engine.DemandProfile) error { n++; return nil }); err != nil || n > 0 {
+		return err
+	}
+	now := time.Now()
+	for _, dp := range fixtures.DemoProfiles(cat, now) {
+		p := dp.Profile
+		if err := engine.PrepareProfile(&p, m.regions, now); err != nil {
+			return fmt.Errorf("demo profile %s: %w", p.Name, err)
+		}
+		p.OrgID = orgs[dp.OrgIndex].ID
+		if err := m.store.CreateProfile(ctx, &p); err != nil {
 			return err
 		}
 	}

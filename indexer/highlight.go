@@ -1,0 +1,368 @@
+package indexer
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/width"
+
+	"github.com/livematch/livematch/engine"
+)
+
+// Highlighting marks, in the text of a page's hits, the words a search
+// found. The words are the analysed terms the search looked up (the
+// query's own and its glossary expansions: textAlt.marks), never a second
+// interpretation of the query: each field's text is folded and analysed as
+// it was for the index, every token whose term is one of them is marked by
+// its byte offsets (Bleve's tokens carry them), overlapping and adjacent
+// marks (or marks apart by white space only) merge into one <em> span, and
+// everything else is HTML-escaped. It
+// costs one analysis of each text field of each hit on the page, never of
+// the hits beyond it.
+
+// tagSeparator joins a product's tags in its highlights.
+const tagSeparator = " · "
+
+// highlighter is the set of analysed terms that highlighting marks, with
+// what a cheap test needs to skip a text that cannot hold any of them.
+type highlighter struct {
+	terms map[string]struct{}
+	// han are the terms made of Han characters only, which a text holds as
+	// they are (its folded text).
+	han []string
+	// latin are prefixes of the terms made of ASCII letters and digits that
+	// a text holding the term holds too (lowercased and width-folded) where
+	// a word starts: stemming only rewrites the end of a word (see
+	// latinPrefix).
+	latin []string
+	// always says that some term is of neither kind, or that there are too
+	// many to test: every text is analysed.
+	always bool
+}
+
+// maxTestedTerms bounds the terms highlighter.mayHold tests one by one.
+const maxTestedTerms = 64
+
+// newHighlighter collects the marks of plan's alternatives; nil for a plan
+// without text.
+func newHighlighter(plan [][]textAlt) *highlighter {
+	if len(plan) == 0 {
+		return nil
+	}
+	h := &highlighter{terms: map[string]struct{}{}}
+	for _, alts := range plan {
+		for _, a := range alts {
+			for _, m := range a.marks {
+				if _, dup := h.terms[m]; dup {
+					continue
+				}
+				h.terms[m] = struct{}{}
+				switch {
+				case isHanTerm(m):
+					h.han = append(h.han, m)
+				case isASCIIWord(m):
+					h.latin = append(h.latin, latinPrefix(m))
+				default:
+					h.always = true
+				}
+			}
+		}
+	}
+	if len(h.terms) == 0 {
+		return nil
+	}
+	h.always = h.always || len(h.terms) > maxTestedTerms
+	return h
+}
+
+// isHanTerm reports whether term is made of Han characters only.
+func isHanTerm(term string) bool {
+	for _, r := range term {
+		if !isHan(r) {
+			return false
+		}
+	}
+	return term != ""
+}
+
+// isASCIIWord reports whether term is made of ASCII lower-case letters,
+// digits and the joiners a token keeps (2.5, o'neil).
+func isASCIIWord(term string) bool {
+	for i := 0; i < len(term); i++ {
+		c := term[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '\'' || c == '_') {
+			return false
+		}
+	}
+	return term != ""
+}
+
+// latinPrefix returns the part of an English stem that every word stemming
+// to it begins with: all but its last letter (hoping → hope, happy →
+// happi, possibly → possibl), or all but two when the stem ends in ble or
+// ie (sensibility → sensible, dying → die), at least one letter.
+func latinPrefix(stem string) string {
+	cut := 1
+	if strings.HasSuffix(stem, "ble") || strings.HasSuffix(stem, "ie") {
+		cut = 2
+	}
+	return stem[:max(len(stem)-cut, 1)]
+}
+
+// mayHold reports whether the folded text may hold a token of h's terms:
+// false only when it cannot, so that the text need not be analysed.
+func (h *highlighter) mayHold(folded string) bool {
+	if h.always {
+		return true
+	}
+	for _, t := range h.han {
+		if strings.Contains(folded, t) {
+			return true
+		}
+	}
+	if len(h.latin) == 0 {
+		return false
+	}
+	low := folded
+	if strings.Contains(low, "\xef\xbc") || strings.Contains(low, "\xef\xbd") {
+		low = width.Fold.String(low) // full-width letters, as cjk_width folds them
+	}
+	low = strings.ToLower(low)
+	for _, p := range h.latin {
+		if hasWordStart(low, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasWordStart reports whether p occurs in s where a token may start: not
+// right after an ASCII letter or digit (the word segmenter never splits
+// between those).
+func hasWordStart(s, p string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], p)
+		if j < 0 {
+			return false
+		}
+		j += i
+		if j == 0 || !isASCIIAlnum(s[j-1]) {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func isASCIIAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// highlightPer is how many hits one core highlights at least before the
+// work of a page is spread over more.
+const highlightPer = 4
+
+// highlightHits sets the highlights of a page's hits, on every core; with a
+// nil h it leaves them nil.
+func (v *vocab) highlightHits(h *highlighter, hits []engine.ProductHit) {
+	if h == nil {
+		return
+	}
+	_ = spread(len(hits), highlightPer, func(i int) error {
+		hits[i].Highlights = v.highlight(h, hits[i].Product)
+		return nil
+	})
+}
+
+// highlight returns the highlights of p's text fields holding one of terms,
+// by field name (see engine.ProductHit.Highlights); nil when none does.
+func (v *vocab) highlight(h *highlighter, p *engine.Product) map[string]string {
+	var out map[string]string
+	set := func(field, s string) {
+		if out == nil {
+			out = make(map[string]string, 2)
+		}
+		out[field] = s
+	}
+	var b strings.Builder
+	for _, f := range [...]struct{ name, text string }{
+		{fTitleZh, p.TitleZh}, {fTitleEn, p.TitleEn}, {fDescZh, p.DescriptionZh}, {fDescEn, p.DescriptionEn},
+	} {
+		b.Reset()
+		if v.markText(&b, h, f.text) {
+			set(f.name, b.String())
+		}
+	}
+	// Each tag is analysed on its own, as indexed.
+	b.Reset()
+	found := false
+	for i, tag := range p.Tags {
+		if i > 0 {
+			b.WriteString(tagSeparator)
+		}
+		if v.markText(&b, h, tag) {
+			found = true
+		} else {
+			escapeTo(&b, tag)
+		}
+	}
+	if found {
+		set(fTags, b.String())
+	}
+	return out
+}
+
+// markText writes text to b, HTML-escaped, with the words whose analysed
+// terms are h's wrapped in <em>…</em>, and reports whether there were any.
+// It writes nothing when there were none.
+func (v *vocab) markText(b *strings.Builder, h *highlighter, text string) bool {
+	if text == "" {
+		return false
+	}
+	folded := v.simplify(text)
+	if !h.mayHold(folded) {
+		return false
+	}
+	fm := foldMapOf(v.simplify, text, folded)
+	if fm != nil && fm.pieces {
+		folded = fm.text
+	}
+	var spans []span
+	for _, t := range v.analyzer.Analyze([]byte(folded)) {
+		if _, ok := h.terms[string(t.Term)]; ok {
+			if s, ok := fm.span(text, t.Start, t.End); ok {
+				spans = append(spans, s)
+			}
+		}
+	}
+	if len(spans) == 0 {
+		return false
+	}
+	at := 0
+	for _, s := range mergeSpans(text, spans) {
+		escapeTo(b, text[at:s.start])
+		b.WriteString("<em>")
+		escapeTo(b, text[s.start:s.end])
+		b.WriteString("</em>")
+		at = s.end
+	}
+	escapeTo(b, text[at:])
+	return true
+}
+
+// span is a byte range [start, end) of a text.
+type span struct{ start, end int }
+
+// mergeSpans sorts the spans of text and merges those that overlap, touch
+// or stand apart by white space only (navel oranges is one span).
+func mergeSpans(text string, spans []span) []span {
+	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
+	out := spans[:1]
+	for _, s := range spans[1:] {
+		last := &out[len(out)-1]
+		if s.start <= last.end || strings.TrimSpace(text[last.end:s.start]) == "" {
+			last.end = max(last.end, s.end)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// foldMap maps byte offsets of a folded text (traditional characters
+// simplified) back to the original text, one unit (a rune of the original)
+// at a time: unit i is folded[i]:folded[i+1] in the folded text and
+// orig[i]:orig[i+1] in the original. A nil *foldMap maps a text that
+// folding left as it was.
+type foldMap struct {
+	folded, orig []int
+	// pieces says that the folded text is text, folded rune by rune.
+	pieces bool
+	text   string
+}
+
+// foldMapOf maps folded, text folded as the index folded it (simplify:
+// Glossary.Simplify), back to text. A traditional character and its
+// simplified one may differ in length (a character beyond the BMP folds to
+// one inside it), so offsets are mapped by rune, not by byte.
+func foldMapOf(simplify func(string) string, text, folded string) *foldMap {
+	if folded == text {
+		return nil
+	}
+	if utf8.RuneCountInString(folded) == utf8.RuneCountInString(text) {
+		// Rune for rune, as Glossary.Simplify folds.
+		return &foldMap{folded: runeBounds(folded), orig: runeBounds(text)}
+	}
+	// A folding that changes the number of runes: fold each rune alone,
+	// so that every piece of the folded text maps to its rune.
+	fm := &foldMap{folded: make([]int, 0, len(text)+1), orig: make([]int, 0, len(text)+1), pieces: true}
+	var b strings.Builder
+	b.Grow(len(folded))
+	for i := 0; i < len(text); {
+		_, w := utf8.DecodeRuneInString(text[i:])
+		fm.folded, fm.orig = append(fm.folded, b.Len()), append(fm.orig, i)
+		b.WriteString(simplify(text[i : i+w]))
+		i += w
+	}
+	fm.folded, fm.orig = append(fm.folded, b.Len()), append(fm.orig, len(text))
+	fm.text = b.String()
+	return fm
+}
+
+// runeBounds returns the byte offsets at which the runes of s start (an
+// invalid byte counting as one rune, as range does) and len(s).
+func runeBounds(s string) []int {
+	out := make([]int, 0, len(s)+1)
+	for i := range s {
+		out = append(out, i)
+	}
+	return append(out, len(s))
+}
+
+// span maps the byte range [start, end) of the folded text to text, the
+// original: the units it touches, whole. ok is false for an empty range.
+func (fm *foldMap) span(text string, start, end int) (s span, ok bool) {
+	if fm != nil {
+		n := len(fm.folded) - 1
+		i := sort.SearchInts(fm.folded, start+1) - 1 // the unit holding start
+		j := sort.SearchInts(fm.folded, end)         // the first unit boundary at or after end
+		start, end = fm.orig[min(max(i, 0), n)], fm.orig[min(j, n)]
+	}
+	// Keep the range inside text and on rune boundaries.
+	start, end = min(max(start, 0), len(text)), min(max(end, 0), len(text))
+	for start > 0 && start < len(text) && !utf8.RuneStart(text[start]) {
+		start--
+	}
+	for end < len(text) && !utf8.RuneStart(text[end]) {
+		end++
+	}
+	return span{start, end}, start < end
+}
+
+// escapeTo writes s to b with the characters HTML gives a meaning (< > &
+// ' ") escaped, as html.EscapeString does.
+func escapeTo(b *strings.Builder, s string) {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '&':
+			esc = "&amp;"
+		case '\'':
+			esc = "&#39;"
+		case '"':
+			esc = "&#34;"
+		default:
+			continue
+		}
+		b.WriteString(s[last:i])
+		b.WriteString(esc)
+		last = i + 1
+	}
+	b.WriteString(s[last:])
+}

@@ -1,0 +1,90 @@
+package indexer
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestMarkText checks highlighting one text: offsets mapped back through
+// foldings that change byte lengths or rune counts, merging, escaping,
+// and texts no term can be in.
+func TestMarkText(t *testing.T) {
+	x := mustOpen(t, testConfig(t, ""), defaultOptions())
+	folds := map[string]func(string) string{
+		"none": func(s string) string { return s },
+		// 𠮷 (4 bytes) folds to 吉 (3 bytes): the same runes, fewer bytes.
+		"shorter": strings.NewReplacer("𠮷", "吉", "臺", "台").Replace,
+		// ㈱ folds to two runes: a folding rune by rune maps it back.
+		"longer": strings.NewReplacer("㈱", "株式").Replace,
+	}
+	for _, tc := range []struct {
+		name, fold, q, text string
+		want                string // "" when nothing is marked
+	}{
+		{"plain", "none", "茶", "安吉白茶", "安吉白<em>茶</em>"},
+		{"bigrams merge into the word", "none", "猕猴桃", "红心猕猴桃 礼盒", "红心<em>猕猴桃</em> 礼盒"},
+		{"a lone character of the query word is not marked", "none", "猕猴桃", "猕猴桃 水蜜桃", "<em>猕猴桃</em> 水蜜桃"},
+		{"words apart by white space merge", "none", "navel orange", "Gannan navel  oranges", "Gannan <em>navel  oranges</em>"},
+		{"words apart by punctuation do not", "none", "t-shirt", "Cotton T-shirt", "Cotton <em>T</em>-<em>shirt</em>"},
+		{"full-width letters", "none", "kiwi", "Ｄｒｉｅｄ ＫＩＷＩ", "Ｄｒｉｅｄ <em>ＫＩＷＩ</em>"},
+		{"escaped around and inside", "none", "script", `<script>alert("1")</script> & 'x'`,
+			`&lt;<em>script</em>&gt;alert(&#34;1&#34;)&lt;/<em>script</em>&gt; &amp; &#39;x&#39;`},
+		{"markup is never marked unless a word matches", "none", "茶", "<b>白茶</b>", "&lt;b&gt;白<em>茶</em>&lt;/b&gt;"},
+		{"nothing to mark", "none", "茶", "<b>咖啡</b>", ""},
+		{"a shorter folding maps bytes back by rune", "shorter", "吉祥", "𠮷祥如意 臺灣", "<em>𠮷祥</em>如意 臺灣"},
+		{"after the shorter character", "shorter", "台湾", "𠮷祥 臺湾", "𠮷祥 <em>臺湾</em>"},
+		{"a longer folding", "longer", "株式", "㈱会社 茶", "<em>㈱</em>会社 茶"},
+		{"after the longer character", "longer", "茶", "㈱会社 茶", "㈱会社 <em>茶</em>"},
+		{"invalid UTF-8 is left as it is", "none", "茶", "ab\xffcd 白茶", "ab\xffcd 白<em>茶</em>"},
+		{"stems: a plural finds the singular", "none", "walnuts", "Organic walnut oil", "Organic <em>walnut</em> oil"},
+		{"stems: dying → die", "none", "die", "dying plants", "<em>dying</em> plants"},
+		{"stems: sensibility → sensibl", "none", "sensible", "for sensibility", "for <em>sensibility</em>"},
+		{"a word inside another is not marked", "none", "tea", "steam teapot", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newVocab(x.analyzer, folds[tc.fold])
+			h := newHighlighter(queryBuilder{analyzer: x.analyzer, gloss: noGlossary{}, fields: textFields[:]}.textPlan(tc.q, true))
+			if h == nil {
+				t.Fatalf("%q has no terms", tc.q)
+			}
+			for _, always := range []bool{false, true} {
+				hh := *h
+				hh.always = hh.always || always
+				var b strings.Builder
+				ok := v.markText(&b, &hh, tc.text)
+				if ok != (tc.want != "") || b.String() != tc.want {
+					t.Errorf("always %v: %q → %v %q, want %q", always, tc.text, ok, b.String(), tc.want)
+				}
+			}
+		})
+	}
+}
+
+// TestHighlighterMayHold checks that the cheap test never skips a text that
+// holds a term: English words whose stems are not prefixes of them, Han
+// words, and the fixture's titles and descriptions against their own words.
+func TestHighlighterMayHold(t *testing.T) {
+	x := mustOpen(t, testConfig(t, ""), defaultOptions())
+	words := []string{"dying", "lying", "tying", "skies", "hoping", "happily", "possibly", "sensibility",
+		"relational", "generously", "organization", "hopping", "cries", "ugly", "early", "only", "gently",
+		"singly", "idly", "news", "Farmer's", "T-shirts", "2.5kg", "oranges", "ＫＩＷＩ", "Ｗａｌｎｕｔｓ",
+		"abilities", "conditional", "electricity", "hopefulness", "formality", "traditional", "goodness"}
+	for _, p := range loadProducts(t) {
+		for _, text := range []string{p.TitleZh, p.TitleEn, p.DescriptionZh, p.DescriptionEn} {
+			words = append(words, strings.FieldsFunc(text, func(r rune) bool { return r == ' ' || r == ',' })...)
+		}
+	}
+	for _, w := range append(words, genSentencesEn...) {
+		plan := queryBuilder{analyzer: x.analyzer, gloss: noGlossary{}, fields: textFields[:]}.textPlan(w, true)
+		h := newHighlighter(plan)
+		if h == nil {
+			continue // stop words only
+		}
+		for _, text := range []string{w, "Sold as " + w + ", fresh", "茶" + w + "。"} {
+			folded := x.vocab.simplify(text)
+			if !h.mayHold(folded) {
+				t.Errorf("%q: the test skips %q", w, text)
+			}
+		}
+	}
+}

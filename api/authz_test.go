@@ -61,6 +61,7 @@ var authzPolicies = map[string]authzPolicy{
 	"GET /v1/host-requests/:id/matches":   {kinds: adminOnly, owner: true},
 	"POST /v1/match/hosts":                {kinds: append([]engine.OrgKind{engine.OrgAdmin}, requesters...)},
 	"GET /v1/index/status":                {kinds: adminOnly},
+	"GET /v1/review/queue":                {kinds: adminOnly},
 }
 
 // allowed applies a policy to a caller of the given kind that does or does

@@ -270,8 +270,29 @@ func TestOpenAPIConformance(t *testing.T) {
 	c.call(200, "PATCH", "/v1/products/{id}/stock", pid, "", key, map[string]any{"stock": 120}, "If-Match", `"3"`)
 	c.call(412, "PATCH", "/v1/products/{id}/stock", pid, "", key, map[string]any{"stock": 7}, "If-Match", `"1"`)
 	c.call(200, "PATCH", "/v1/products/{id}/review", pid, "", admin, map[string]any{"review_status": "approved", "note": "ok"})
-	c.call(200, "GET", "/v1/products", nil, "q="+url.QueryEscape("脐橙")+"&category=fresh_fruit&poverty_relief=true&price_min=1&price_max=100&in_stock=true&limit=10", key, nil)
+	search := "q=" + url.QueryEscape("脐橙") + "&category=fresh_fruit&poverty_relief=true&price_min=1&price_max=100&commission_min=0.2&in_stock=true&limit=10"
+	if !eventually(t, 5*time.Second, func() bool { return e.must(200, "GET", "/v1/products?"+search, key, nil).body["total"] == float64(1) }) {
+		t.Error("the product is not found")
+	}
+	found := c.call(200, "GET", "/v1/products", nil, search, key, nil)
+	if items, _ := found.body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["highlights"] == nil {
+		t.Errorf("search: want one item with highlights: %s", found.raw)
+	}
 	c.call(400, "GET", "/v1/products", nil, "category=nope&limit=x", key, nil)
+	c.call(400, "GET", "/v1/products", nil, "commission_min=1.5", key, nil)
+
+	// The review queue: a product set to pending waits there.
+	c.call(200, "PATCH", "/v1/products/{id}/review", pid, "", admin, map[string]any{"review_status": "pending"})
+	if !eventually(t, 5*time.Second, func() bool {
+		items, _ := e.must(200, "GET", "/v1/review/queue", admin, nil).body["items"].([]any)
+		return len(items) == 1
+	}) {
+		t.Error("the pending product is not in the review queue")
+	}
+	c.call(200, "GET", "/v1/review/queue", nil, "limit=5", admin, nil)
+	c.call(400, "GET", "/v1/review/queue", nil, "limit=x&cursor=zzz", admin, nil)
+	c.call(403, "GET", "/v1/review/queue", nil, "", key, nil)
+	c.call(401, "GET", "/v1/review/queue", nil, "", "", nil)
 	bulk := mustJSON(t, product("BULK-1")) + "\n\n" + mustJSON(t, without(product("BULK-2"), "stock")) + "\n{bad json\n"
 	res := c.call(200, "POST", "/v1/products:bulk", nil, "", key, bulk, "Content-Type", "application/x-ndjson")
 	if res.body["accepted"] != float64(1) || res.body["rejected"] != float64(2) {

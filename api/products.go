@@ -272,10 +272,17 @@ func lineErr(line int, sku string, err error) BulkLineError {
 // --- search ---
 
 type searchOut struct {
-	Items      []productOut              `json:"items"`
+	Items      []searchItemOut           `json:"items"`
 	NextCursor string                    `json:"next_cursor"`
 	Total      uint64                    `json:"total"`
 	Facets     map[string]map[string]int `json:"facets"`
+}
+
+// searchItemOut is a product as search returns it: with the highlights of
+// the fields that matched the query (none without q).
+type searchItemOut struct {
+	productOut
+	Highlights map[string]string `json:"highlights,omitempty"`
 }
 
 func (s *Server) searchProducts(c *gin.Context) {
@@ -295,9 +302,9 @@ func (s *Server) searchProducts(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	out := searchOut{Items: make([]productOut, 0, len(page.Hits)), Total: page.Total, Facets: map[string]map[string]int{}}
+	out := searchOut{Items: make([]searchItemOut, 0, len(page.Hits)), Total: page.Total, Facets: map[string]map[string]int{}}
 	for _, h := range page.Hits {
-		out.Items = append(out.Items, s.productOut(h.Product))
+		out.Items = append(out.Items, searchItemOut{productOut: s.productOut(h.Product), Highlights: h.Highlights})
 	}
 	for _, name := range []string{engine.FacetCategory, engine.FacetCertification, engine.FacetProvince, engine.FacetPovertyRelief} {
 		m := map[string]int{}
@@ -369,6 +376,7 @@ func (s *Server) parseSearch(c *gin.Context) (engine.ProductQuery, error) {
 	if q.PriceMin != nil && q.PriceMax != nil && *q.PriceMin > *q.PriceMax {
 		p.Add("price_min", "must not be above price_max")
 	}
+	q.CommissionMin = rateParam(c, "commission_min", &p)
 	if v := c.Query("org_id"); v != "" {
 		q.OrgID = v
 		if v == me.ID {
@@ -405,6 +413,20 @@ func boolParam(c *gin.Context, name string, p *engine.Problems) *bool {
 		return nil
 	}
 	return &b
+}
+
+// rateParam reads an optional rate from 0 to 1 (a commission rate).
+func rateParam(c *gin.Context, name string, p *engine.Problems) *float64 {
+	v, ok := c.GetQuery(name)
+	if !ok || v == "" {
+		return nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f >= 0 && f <= 1) {
+		p.Add(name, "must be a number from 0 to 1")
+		return nil
+	}
+	return &f
 }
 
 func floatParam(c *gin.Context, name string, p *engine.Problems) *float64 {

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"slices"
@@ -20,6 +21,8 @@ type searchCase struct {
 	Must    []string          `json:"must"`
 	MustNot []string          `json:"must_not"`
 	Total   *int              `json:"total"`
+	// Highlights are, by sku, exactly the highlights of that item.
+	Highlights map[string]map[string]string `json:"highlights"`
 }
 
 func TestSearchCases(t *testing.T) {
@@ -64,7 +67,21 @@ func TestSearchCases(t *testing.T) {
 			r := e.must(200, "GET", "/v1/products?"+v.Encode(), key, nil)
 			var got []string
 			for _, it := range r.body["items"].([]any) {
-				got = append(got, skuOf(it.(map[string]any)["id"].(string)))
+				item := it.(map[string]any)
+				sku := skuOf(item["id"].(string))
+				got = append(got, sku)
+				hl, has := item["highlights"].(map[string]any)
+				switch want, listed := tc.Highlights[sku]; {
+				case tc.Params["q"] == "" && has:
+					t.Errorf("%s: highlights %v without q", sku, hl)
+				case listed && fmt.Sprint(hl) != fmt.Sprint(want):
+					t.Errorf("%v: %s highlights %q, want %q", tc.Params, sku, hl, want)
+				}
+			}
+			for sku := range tc.Highlights {
+				if !slices.Contains(got, sku) {
+					t.Errorf("%v: %s missing (for its highlights)", tc.Params, sku)
+				}
 			}
 			for _, s := range tc.Must {
 				if !slices.Contains(got, s) {
@@ -91,13 +108,13 @@ func TestSearchFacetsAndPaging(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.must(200, "POST", "/v1/products:bulk", key, string(body))
-	if !eventually(t, 5*time.Second, func() bool { return e.must(200, "GET", "/v1/products", key, nil).body["total"] == 12.0 }) {
+	if !eventually(t, 5*time.Second, func() bool { return e.must(200, "GET", "/v1/products", key, nil).body["total"] == 13.0 }) {
 		t.Fatal("not indexed")
 	}
 	r := e.must(200, "GET", "/v1/products?limit=5", key, nil)
 	facets := r.body["facets"].(map[string]any)
 	cat := facets["category"].(map[string]any)
-	if cat["fresh_fruit"] != 4.0 || cat["tea"] != 2.0 || facets["poverty_relief"].(map[string]any)["true"] != 12.0 {
+	if cat["fresh_fruit"] != 4.0 || cat["tea"] != 2.0 || facets["poverty_relief"].(map[string]any)["true"] != 13.0 {
 		t.Errorf("facets: %v", facets)
 	}
 	if facets["certification"].(map[string]any)["green_food"] != 1.0 || facets["province"].(map[string]any)["360000"] != 2.0 {
@@ -120,14 +137,15 @@ func TestSearchFacetsAndPaging(t *testing.T) {
 			break
 		}
 	}
-	if len(seen) != 12 {
+	if len(seen) != 13 {
 		t.Fatalf("paging saw %d products", len(seen))
 	}
 	for _, bad := range []struct{ query, field string }{
 		{"cursor=zzz", "cursor"}, {"limit=ten", "limit"}, {"category=drones", "category"},
 		{"certification=iso1", "certification"}, {"province=360732", "province"}, {"price_min=-1", "price_min"},
 		{"price_min=50&price_max=10", "price_min"}, {"poverty_relief=maybe", "poverty_relief"}, {"in_stock=2", "in_stock"},
-		{"price_max=NaN", "price_max"},
+		{"price_max=NaN", "price_max"}, {"commission_min=2", "commission_min"}, {"commission_min=abc", "commission_min"},
+		{"commission_min=-0.1", "commission_min"}, {"commission_min=NaN", "commission_min"},
 	} {
 		r := e.must(400, "GET", "/v1/products?"+bad.query, key, nil)
 		if !slices.Contains(fieldsOf(r), bad.field) {

@@ -43,6 +43,13 @@
 //     matching read only the catalogue, then fetch the few full records a page
 //     shows from Bleve's stored fields. Bleve's own search of the same index
 //     (with the same query plan) is the reference the tests compare against.
+//   - Highlights are computed for the page's hits only, from the terms the
+//     search looked up (the words typed, else the glossary expansions found
+//     in a field): each field is folded and analysed again, its matching
+//     tokens marked by their byte offsets (mapped back to the original text
+//     by rune when folding changed lengths) and the rest HTML-escaped. A
+//     cheap test skips the fields that cannot hold a term, so that a page
+//     costs a few analyses, not one per field of every hit.
 //   - Nothing is global: the analyzer is configured by name on the index's own
 //     mapping; clocks, loggers and the glossary are passed in.
 package indexer

@@ -12,53 +12,79 @@ import (
 )
 
 // Highlighting marks, in the text of a page's hits, the words a search
-// found. The words are the analysed terms the search looked up (the
-// query's own and its glossary expansions: textAlt.marks), never a second
-// interpretation of the query: each field's text is folded and analysed as
-// it was for the index, every token whose term is one of them is marked by
-// its byte offsets (Bleve's tokens carry them), overlapping and adjacent
-// marks (or marks apart by white space only) merge into one <em> span, and
-// everything else is HTML-escaped. It
-// costs one analysis of each text field of each hit on the page, never of
-// the hits beyond it.
+// found. The words are the analysed terms the search looked up, never a
+// second interpretation of the query: each field's text is folded and
+// analysed as it was for the index; for each term of the query, the
+// alternatives (the words typed, else their glossary expansions) whose
+// tokens the field holds are the ones found there, and every token whose
+// term is one of their marks (see queryBuilder.tokens) is marked by its
+// byte offsets (Bleve's tokens carry them); overlapping and adjacent marks
+// (or marks apart by white space only) merge into one <em> span, and
+// everything else is HTML-escaped. It costs one analysis of each text field
+// that may hold a mark, of each hit on the page, never of the hits beyond
+// it.
 
 // tagSeparator joins a product's tags in its highlights.
 const tagSeparator = " · "
 
-// highlighter is the set of analysed terms that highlighting marks, with
-// what a cheap test needs to skip a text that cannot hold any of them.
+// highlighter is a search's query plan as highlighting reads it, with what
+// a cheap test needs to skip a text that cannot hold any mark. Tokens are
+// numbered (ids) so that a field's tokens are looked up without
+// allocating. It is read-only once made.
 type highlighter struct {
-	terms map[string]struct{}
-	// han are the terms made of Han characters only, which a text holds as
+	ids   map[string]int32 // every token of every alternative
+	terms [][]hlAlt        // by query term, its alternatives
+	// han are the marks made of Han characters only, which a text holds as
 	// they are (its folded text).
 	han []string
-	// latin are prefixes of the terms made of ASCII letters and digits that
-	// a text holding the term holds too (lowercased and width-folded) where
+	// latin are prefixes of the marks made of ASCII letters and digits that
+	// a text holding the mark holds too (lowercased and width-folded) where
 	// a word starts: stemming only rewrites the end of a word (see
 	// latinPrefix).
 	latin []string
-	// always says that some term is of neither kind, or that there are too
+	// always says that some mark is of neither kind, or that there are too
 	// many to test: every text is analysed.
 	always bool
 }
 
-// maxTestedTerms bounds the terms highlighter.mayHold tests one by one.
+// hlAlt is a textAlt with its tokens and marks as ids.
+type hlAlt struct {
+	tokens, marks []int32
+	typed         bool // the words typed, not a glossary expansion
+}
+
+// maxTestedTerms bounds the marks highlighter.mayHold tests one by one.
 const maxTestedTerms = 64
 
-// newHighlighter collects the marks of plan's alternatives; nil for a plan
+// newHighlighter makes the highlighter of a search's plan; nil for a plan
 // without text.
 func newHighlighter(plan [][]textAlt) *highlighter {
 	if len(plan) == 0 {
 		return nil
 	}
-	h := &highlighter{terms: map[string]struct{}{}}
+	h := &highlighter{ids: map[string]int32{}, terms: make([][]hlAlt, 0, len(plan))}
+	id := func(tok string) int32 {
+		n, ok := h.ids[tok]
+		if !ok {
+			n = int32(len(h.ids))
+			h.ids[tok] = n
+		}
+		return n
+	}
+	marks := map[string]bool{}
 	for _, alts := range plan {
+		term := make([]hlAlt, 0, len(alts))
 		for _, a := range alts {
-			for _, m := range a.marks {
-				if _, dup := h.terms[m]; dup {
+			ha := hlAlt{tokens: make([]int32, len(a.tokens)), marks: make([]int32, len(a.marks)), typed: a.boost == boostOriginal}
+			for i, tok := range a.tokens {
+				ha.tokens[i] = id(tok)
+			}
+			for i, m := range a.marks {
+				ha.marks[i] = id(m)
+				if marks[m] {
 					continue
 				}
-				h.terms[m] = struct{}{}
+				marks[m] = true
 				switch {
 				case isHanTerm(m):
 					h.han = append(h.han, m)
@@ -68,12 +94,14 @@ func newHighlighter(plan [][]textAlt) *highlighter {
 					h.always = true
 				}
 			}
+			term = append(term, ha)
 		}
+		h.terms = append(h.terms, term)
 	}
-	if len(h.terms) == 0 {
+	if len(marks) == 0 {
 		return nil
 	}
-	h.always = h.always || len(h.terms) > maxTestedTerms
+	h.always = h.always || len(marks) > maxTestedTerms
 	return h
 }
 
@@ -175,8 +203,9 @@ func (v *vocab) highlightHits(h *highlighter, hits []engine.ProductHit) {
 	})
 }
 
-// highlight returns the highlights of p's text fields holding one of terms,
-// by field name (see engine.ProductHit.Highlights); nil when none does.
+// highlight returns the highlights of p's text fields holding one of the
+// words found, by field name (see engine.ProductHit.Highlights); nil when
+// none does.
 func (v *vocab) highlight(h *highlighter, p *engine.Product) map[string]string {
 	var out map[string]string
 	set := func(field, s string) {
@@ -185,12 +214,13 @@ func (v *vocab) highlight(h *highlighter, p *engine.Product) map[string]string {
 		}
 		out[field] = s
 	}
+	m := newMarker(h)
 	var b strings.Builder
 	for _, f := range [...]struct{ name, text string }{
 		{fTitleZh, p.TitleZh}, {fTitleEn, p.TitleEn}, {fDescZh, p.DescriptionZh}, {fDescEn, p.DescriptionEn},
 	} {
 		b.Reset()
-		if v.markText(&b, h, f.text) {
+		if v.markText(&b, m, f.text) {
 			set(f.name, b.String())
 		}
 	}
@@ -201,7 +231,7 @@ func (v *vocab) highlight(h *highlighter, p *engine.Product) map[string]string {
 		if i > 0 {
 			b.WriteString(tagSeparator)
 		}
-		if v.markText(&b, h, tag) {
+		if v.markText(&b, m, tag) {
 			found = true
 		} else {
 			escapeTo(&b, tag)
@@ -213,24 +243,87 @@ func (v *vocab) highlight(h *highlighter, p *engine.Product) map[string]string {
 	return out
 }
 
-// markText writes text to b, HTML-escaped, with the words whose analysed
-// terms are h's wrapped in <em>…</em>, and reports whether there were any.
+// marker is the scratch space of highlighting one product's fields.
+type marker struct {
+	h       *highlighter
+	present []bool  // by token id: the field holds it
+	marked  []bool  // by token id: a mark of an alternative found in the field
+	tokIDs  []int32 // by position in the field's tokens: the token's id, or -1
+}
+
+func newMarker(h *highlighter) *marker {
+	return &marker{h: h, present: make([]bool, len(h.ids)), marked: make([]bool, len(h.ids))}
+}
+
+// choose sets m.marked to the marks of the alternatives found in a field
+// whose tokens are m.present: for each query term, the words typed when the
+// field holds all of their tokens, else every glossary expansion it holds
+// all the tokens of (脐橙 marks 脐橙 in 赣南脐橙, not the expansion 赣南脐橙). It
+// reports whether any is marked.
+func (m *marker) choose() bool {
+	clear(m.marked)
+	holds := func(a hlAlt) bool {
+		for _, t := range a.tokens {
+			if !m.present[t] {
+				return false
+			}
+		}
+		return true
+	}
+	some := false
+	for _, alts := range m.h.terms {
+		for _, typed := range [...]bool{true, false} {
+			found := false
+			for _, a := range alts {
+				if a.typed == typed && holds(a) {
+					found = true
+					for _, t := range a.marks {
+						m.marked[t] = true
+					}
+				}
+			}
+			if found {
+				some = true
+				break
+			}
+		}
+	}
+	return some
+}
+
+// markText writes text to b, HTML-escaped, with the words found (see
+// marker.choose) wrapped in <em>…</em>, and reports whether there were any.
 // It writes nothing when there were none.
-func (v *vocab) markText(b *strings.Builder, h *highlighter, text string) bool {
+func (v *vocab) markText(b *strings.Builder, m *marker, text string) bool {
 	if text == "" {
 		return false
 	}
 	folded := v.simplify(text)
-	if !h.mayHold(folded) {
+	if !m.h.mayHold(folded) {
 		return false
 	}
 	fm := foldMapOf(v.simplify, text, folded)
 	if fm != nil && fm.pieces {
 		folded = fm.text
 	}
+	ts := v.analyzer.Analyze([]byte(folded))
+	clear(m.present)
+	m.tokIDs = m.tokIDs[:0]
+	for _, t := range ts {
+		id, ok := m.h.ids[string(t.Term)]
+		if !ok {
+			id = -1
+		} else {
+			m.present[id] = true
+		}
+		m.tokIDs = append(m.tokIDs, id)
+	}
+	if !m.choose() {
+		return false
+	}
 	var spans []span
-	for _, t := range v.analyzer.Analyze([]byte(folded)) {
-		if _, ok := h.terms[string(t.Term)]; ok {
+	for i, t := range ts {
+		if id := m.tokIDs[i]; id >= 0 && m.marked[id] {
 			if s, ok := fm.span(text, t.Start, t.End); ok {
 				spans = append(spans, s)
 			}

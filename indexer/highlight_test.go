@@ -7,7 +7,7 @@ import (
 
 // TestMarkText checks highlighting one text: offsets mapped back through
 // foldings that change byte lengths or rune counts, merging, escaping,
-// and texts no term can be in.
+// texts no term can be in, and which of a term's alternatives are marked.
 func TestMarkText(t *testing.T) {
 	x := mustOpen(t, testConfig(t, ""), defaultOptions())
 	folds := map[string]func(string) string{
@@ -18,7 +18,7 @@ func TestMarkText(t *testing.T) {
 		"longer": strings.NewReplacer("㈱", "株式").Replace,
 	}
 	for _, tc := range []struct {
-		name, fold, q, text string
+		name, fold, q, text string // fold "glossary": no folding, the test glossary
 		want                string // "" when nothing is marked
 	}{
 		{"plain", "none", "茶", "安吉白茶", "安吉白<em>茶</em>"},
@@ -40,10 +40,19 @@ func TestMarkText(t *testing.T) {
 		{"stems: dying → die", "none", "die", "dying plants", "<em>dying</em> plants"},
 		{"stems: sensibility → sensibl", "none", "sensible", "for sensibility", "for <em>sensibility</em>"},
 		{"a word inside another is not marked", "none", "tea", "steam teapot", ""},
+		// With the glossary (kiwi: 猕猴桃, 奇异果, kiwifruit, kiwi fruit).
+		{"glossary: the words typed are marked where they are found", "glossary", "kiwi", "kiwi fruit, kiwifruit", "<em>kiwi</em> fruit, kiwifruit"},
+		{"glossary: else every expansion found", "glossary", "kiwi", "kiwifruit 猕猴桃, 桃", "<em>kiwifruit 猕猴桃</em>, 桃"},
+		{"glossary: an expansion not all there is not marked", "glossary", "kiwi", "fruit 猕猴", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := newVocab(x.analyzer, folds[tc.fold])
-			h := newHighlighter(queryBuilder{analyzer: x.analyzer, gloss: noGlossary{}, fields: textFields[:]}.textPlan(tc.q, true))
+			var g Glossary = noGlossary{}
+			fold := folds[tc.fold]
+			if tc.fold == "glossary" {
+				g, fold = loadGlossary(t), folds["none"]
+			}
+			v := newVocab(x.analyzer, fold)
+			h := newHighlighter(queryBuilder{analyzer: x.analyzer, gloss: g, fields: textFields[:]}.textPlan(tc.q, true))
 			if h == nil {
 				t.Fatalf("%q has no terms", tc.q)
 			}
@@ -51,7 +60,7 @@ func TestMarkText(t *testing.T) {
 				hh := *h
 				hh.always = hh.always || always
 				var b strings.Builder
-				ok := v.markText(&b, &hh, tc.text)
+				ok := v.markText(&b, newMarker(&hh), tc.text)
 				if ok != (tc.want != "") || b.String() != tc.want {
 					t.Errorf("always %v: %q → %v %q, want %q", always, tc.text, ok, b.String(), tc.want)
 				}
@@ -85,6 +94,27 @@ func TestHighlighterMayHold(t *testing.T) {
 			if !h.mayHold(folded) {
 				t.Errorf("%q: the test skips %q", w, text)
 			}
+		}
+	}
+}
+
+// TestQueryMarks checks which tokens of a query word highlighting marks:
+// all but the single characters inside one of its bigrams.
+func TestQueryMarks(t *testing.T) {
+	x := mustOpen(t, testConfig(t, ""), defaultOptions())
+	b := queryBuilder{analyzer: x.analyzer, gloss: noGlossary{}, fields: textFields[:]}
+	for _, tc := range []struct{ text, toks, marks string }{
+		{"猕猴桃", "猕 猕猴 猴 猴桃 桃", "猕猴 猴桃"},
+		{"茶", "茶", "茶"},
+		{"白茶abc", "白 白茶 茶 abc", "白茶 abc"},
+		{"5斤装", "5 斤 斤装 装", "5 斤装"},
+		{"t恤", "t 恤", "t 恤"},
+		{"walnuts", "walnut", "walnut"},
+		{"the of", "", ""},
+	} {
+		toks, marks := b.tokens(tc.text)
+		if strings.Join(toks, " ") != tc.toks || strings.Join(marks, " ") != tc.marks {
+			t.Errorf("%q: tokens %q marks %q, want %q and %q", tc.text, toks, marks, tc.toks, tc.marks)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -379,12 +380,9 @@ func (b queryBuilder) tokens(text string) (toks, marks []string) {
 	ts := b.analyzer.Analyze([]byte(text))
 	toks = make([]string, 0, len(ts))
 	seen := make(map[string]bool, len(ts))
-	marked := make(map[string]bool, len(ts))
-	covered := coveredUnigrams(ts)
 	for i, t := range ts {
 		s := string(t.Term)
-		if (covered == nil || !covered[i]) && !marked[s] {
-			marked[s] = true
+		if !coveredUnigram(ts, i) && !slices.Contains(marks, s) {
 			marks = append(marks, s)
 		}
 		if seen[s] {
@@ -399,27 +397,20 @@ func (b queryBuilder) tokens(text string) (toks, marks []string) {
 	return toks, marks
 }
 
-// coveredUnigrams reports, by position in ts, the single-character tokens
-// of the CJK bigram filter that a bigram of ts starts or ends with (nil when
-// ts holds no bigram).
-func coveredUnigrams(ts analysis.TokenStream) []bool {
-	var starts, ends map[int]bool
-	for _, t := range ts {
-		if t.Type == analysis.Double {
-			if starts == nil {
-				starts, ends = map[int]bool{}, map[int]bool{}
-			}
-			starts[t.Start], ends[t.End] = true, true
+// coveredUnigram reports whether ts[i] is a single character that the CJK
+// bigram filter also put in a bigram: one that starts or ends with it,
+// which the filter emits right next to it.
+func coveredUnigram(ts analysis.TokenStream, i int) bool {
+	t := ts[i]
+	if t.Type != analysis.Single {
+		return false
+	}
+	for j := max(i-2, 0); j <= min(i+2, len(ts)-1); j++ {
+		if u := ts[j]; u.Type == analysis.Double && (u.Start == t.Start || u.End == t.End) {
+			return true
 		}
 	}
-	if starts == nil {
-		return nil
-	}
-	covered := make([]bool, len(ts))
-	for i, t := range ts {
-		covered[i] = t.Type == analysis.Single && (starts[t.Start] || ends[t.End])
-	}
-	return covered
+	return false
 }
 
 // termCounts converts a terms facet to counts sorted by count, then value.

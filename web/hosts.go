@@ -2,8 +2,10 @@ package web
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"golang.org/x/text/language"
@@ -240,6 +242,30 @@ func (v *view) HostMarket(code string) string {
 
 // HostCertLevels are the host certification levels, lowest first.
 func (v *view) HostCertLevels() []string { return []string{"junior", "intermediate", "senior"} }
+
+// HostCount shows a count of people the way each language reads it:
+// 4.1万 in Chinese, 41,000 in English.
+func (v *view) HostCount(n int64) string {
+	if !v.En() {
+		if n >= 10000 {
+			return strconv.FormatFloat(math.Round(float64(n)/1000)/10, 'f', -1, 64) + "万"
+		}
+		return strconv.FormatInt(n, 10)
+	}
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// HostSep is the separator of a list of names in the page's language.
+func (v *view) HostSep() string {
+	if v.En() {
+		return ", "
+	}
+	return "、"
+}
 
 // HostDay shows a time as a China-time date.
 func (v *view) HostDay(t *time.Time) string {

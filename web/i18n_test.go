@@ -51,7 +51,8 @@ func TestCatalogueCoversEveryText(t *testing.T) {
 	}
 	excluded = append(excluded, engine.ExcludedNotApproved, engine.ExcludedSupplier, engine.ExcludedCategory, engine.ExcludedPrice,
 		engine.ExcludedCommission, engine.ExcludedStock, engine.ExcludedCertification, engine.ExcludedSeason, engine.ExcludedLeadTime,
-		engine.ExcludedLanguage, engine.ExcludedNotCertified, engine.ExcludedUnavailable, engine.ExcludedOverBudget)
+		engine.ExcludedLanguage, engine.ExcludedNotCertified, engine.ExcludedUnavailable, engine.ExcludedOverBudget,
+		"keywords") // GET /v1/products/{id}/buyers: profiles whose keywords the product misses
 	values := map[string][]string{
 		"kind.%s":          kinds,
 		"home.lead.%s":     kinds,

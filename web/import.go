@@ -276,23 +276,41 @@ func (s *Server) importData(rq *request) importPage {
 }
 
 func (s *Server) importForm(w http.ResponseWriter, rq *request) {
-	rq.render(w, http.StatusOK, "import", rq.T("import.title"), s.importData(rq))
-}
-
-// importRefused renders the upload form again with a message.
-func (s *Server) importRefused(w http.ResponseWriter, rq *request, status int, msg string) {
 	d := s.importData(rq)
-	d.Error = msg
-	if f := rq.r.FormValue("format"); f == "csv" || f == "ndjson" {
+	q := rq.r.URL.Query()
+	switch q.Get("refused") {
+	case "too_large":
+		d.Error = rq.T("import.too_large", s.cfg.MaxImportBytes>>20)
+	case "busy":
+		d.Error = rq.T("import.busy", importRunningMax)
+	case "no_file":
+		d.Error = rq.T("import.no_file")
+	case "empty":
+		d.Error = rq.T("import.empty")
+	}
+	if f := q.Get("format"); f == "csv" || f == "ndjson" {
 		d.Format = f
 	}
-	rq.render(w, status, "import", rq.T("import.title"), d)
+	rq.render(w, http.StatusOK, "import", rq.T("import.title"), d)
 }
 
-// importTooLarge answers an upload whose body is over limit with a clear
-// message (instead of failing its CSRF check on a cut-off body). What the
-// browser sends is read and dropped, up to a bound, so that it sees the
-// answer rather than a reset connection.
+// importRefused sends the browser back to the upload form, which says why
+// (too_large, busy, no_file, empty). A redirect rather than an error
+// status: the upload script answers an error by posting the form again,
+// which would send a refused file twice.
+func (s *Server) importRefused(w http.ResponseWriter, rq *request, why string) {
+	q := url.Values{"refused": {why}}
+	if f := rq.r.FormValue("format"); f == "csv" || f == "ndjson" {
+		q.Set("format", f)
+	}
+	s.log.Info("import refused", "why", why)
+	rq.redirect(w, "/console/import?"+q.Encode())
+}
+
+// importTooLarge answers an upload whose body is over limit (instead of
+// failing its CSRF check on a cut-off body). What the browser sends is
+// read and dropped, up to a bound, so that it sees the answer rather than
+// a reset connection.
 func (s *Server) importTooLarge(limit int64, next http.Handler) http.Handler {
 	return s.secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength <= limit {
@@ -300,16 +318,8 @@ func (s *Server) importTooLarge(limit int64, next http.Handler) http.Handler {
 			return
 		}
 		_, _ = io.CopyN(io.Discard, r.Body, 4*limit)
-		rq := s.newRequest(w, r)
 		w.Header().Set("Cache-Control", "no-store")
-		msg := rq.T("import.too_large", s.cfg.MaxImportBytes>>20)
-		se, err := s.loadSession(r.Context(), r)
-		if err != nil || se == nil || !slices.Contains(supplierRole, se.org.Kind) {
-			rq.fail(w, http.StatusRequestEntityTooLarge, msg)
-			return
-		}
-		rq.se = se
-		s.importRefused(w, rq, http.StatusRequestEntityTooLarge, msg)
+		http.Redirect(w, r, "/console/import?refused=too_large", http.StatusSeeOther)
 	}))
 }
 
@@ -319,15 +329,15 @@ func (s *Server) importUpload(w http.ResponseWriter, rq *request) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			s.importRefused(w, rq, http.StatusRequestEntityTooLarge, rq.T("import.too_large", limit>>20))
+			s.importRefused(w, rq, "too_large")
 			return
 		}
-		s.importRefused(w, rq, http.StatusBadRequest, rq.T("import.no_file"))
+		s.importRefused(w, rq, "no_file")
 		return
 	}
 	defer f.Close()
 	if hdr.Size > limit {
-		s.importRefused(w, rq, http.StatusRequestEntityTooLarge, rq.T("import.too_large", limit>>20))
+		s.importRefused(w, rq, "too_large")
 		return
 	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
@@ -336,11 +346,11 @@ func (s *Server) importUpload(w http.ResponseWriter, rq *request) {
 		return
 	}
 	if int64(len(data)) > limit {
-		s.importRefused(w, rq, http.StatusRequestEntityTooLarge, rq.T("import.too_large", limit>>20))
+		s.importRefused(w, rq, "too_large")
 		return
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		s.importRefused(w, rq, http.StatusBadRequest, rq.T("import.empty"))
+		s.importRefused(w, rq, "empty")
 		return
 	}
 	format := importFormat(rq.r.FormValue("format"), hdr.Filename, data)
@@ -350,7 +360,7 @@ func (s *Server) importUpload(w http.ResponseWriter, rq *request) {
 	}
 	job, err := s.jobs.start(rq.se.org.ID, name, format, countLines(data))
 	if err != nil {
-		s.importRefused(w, rq, http.StatusTooManyRequests, rq.T("import.busy", importRunningMax))
+		s.importRefused(w, rq, "busy")
 		return
 	}
 	// The job outlives the request: it keeps the request's values but not
@@ -484,6 +494,22 @@ func (s *Server) sendChunk(job *importJob, call func(method, path string, body [
 		}
 		return false
 	}
+	// The API names no sku for a line it could not decode; the line's own
+	// sku, when it has one, tells the user which product it was.
+	var chunkLines [][]byte
+	skuAt := func(l int) string {
+		if chunkLines == nil {
+			chunkLines = bytes.Split(body, []byte{'\n'})
+		}
+		var x struct {
+			SKU any `json:"sku"`
+		}
+		if l >= 1 && l <= len(chunkLines) && json.Unmarshal(chunkLines[l-1], &x) == nil {
+			s, _ := x.SKU.(string)
+			return s
+		}
+		return ""
+	}
 	mapLine := func(l int) int {
 		if l >= 1 && l <= len(lineOf) {
 			return lineOf[l-1]
@@ -496,6 +522,9 @@ func (s *Server) sendChunk(job *importJob, call func(method, path string, body [
 	job.rejected += out.Rejected
 	for _, le := range out.Errors {
 		line := mapLine(le.Line)
+		if le.SKU == "" {
+			le.SKU = skuAt(le.Line)
+		}
 		es := make([]importError, 0, len(le.Errors))
 		for _, f := range le.Errors {
 			es = append(es, importError{Line: line, SKU: le.SKU, Field: f.Field, Msg: f.Message})

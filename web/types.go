@@ -98,8 +98,10 @@ type factor struct {
 	ReasonEn     string  `json:"reason_en"`
 }
 
-// factorView is a factor as a bar: the track is the factor's share of all
-// weights, the fill its contribution (value × weight ÷ Σ weights).
+// factorView is a factor as a bar of value × weight: the track is the
+// factor's weight against the heaviest factor's, the fill its value times
+// that, so a bar's length is proportional to its contribution
+// (value × weight ÷ Σ weights) and bars compare across factors.
 type factorView struct {
 	Name, Label, Reason         string
 	Value, Weight, Contribution float64
@@ -109,16 +111,17 @@ type factorView struct {
 // Factors prepares a match's factors for the "factors" block, with labels
 // and reasons in the page's language.
 func (v *view) Factors(fs []factor) []factorView {
-	sum := 0.0
+	heaviest := 0.0
 	for _, f := range fs {
-		sum += f.Weight
+		heaviest = max(heaviest, f.Weight)
 	}
 	out := make([]factorView, len(fs))
 	for i, f := range fs {
 		fv := factorView{Name: f.Name, Label: v.T("factor." + f.Name), Reason: v.Name(f.ReasonZh, f.ReasonEn),
-			Value: f.Value, Weight: f.Weight, Contribution: f.Contribution, Fill: f.Contribution}
-		if sum > 0 {
-			fv.Share = f.Weight / sum
+			Value: f.Value, Weight: f.Weight, Contribution: f.Contribution}
+		if heaviest > 0 {
+			fv.Share = f.Weight / heaviest
+			fv.Fill = f.Value * f.Weight / heaviest
 		}
 		out[i] = fv
 	}

@@ -278,15 +278,20 @@ func (b *browser) waitText(sel, want string) {
 	}
 }
 
-// screenshot saves a full-page PNG to $LM_SCREENSHOTS/name.png when that
-// variable names a directory (docs/console.md's pictures come from here).
+// screenshot saves a PNG of the window to $LM_SCREENSHOTS/name.png when
+// that variable names a directory (docs/console.md's pictures come from
+// here); with LM_SCREENSHOTS_FULL set, of the whole page.
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
 	dir := os.Getenv("LM_SCREENSHOTS")
 	if dir == "" {
 		return
 	}
-	png := get(b, chromedp.FullScreenshot(100))
+	shot := chromedp.CaptureScreenshot() // the window, as a user sees it first
+	if os.Getenv("LM_SCREENSHOTS_FULL") != "" {
+		shot = chromedp.FullScreenshot(100) // the whole page, for reviewing it
+	}
+	png := get(b, shot)
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}

@@ -278,9 +278,11 @@ func TestConsoleHosts(t *testing.T) {
 	if get(p, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)) {
 		t.Error("the host request page is wider than a phone")
 	}
+	pfScrollTo(p, "#matches")
 	p.screenshot("host-matches-390-zh")
 	p.open("/console/host-requests/" + reqID + "?lang=en")
 	p.waitFor("#matches li.match")
+	pfScrollTo(p, "#matches")
 	p.screenshot("host-matches-390-en")
 	p.signOut()
 	p.signIn(mcnKey)

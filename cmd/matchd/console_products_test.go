@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -155,7 +155,6 @@ func TestConsoleProducts(t *testing.T) {
 	b.waitFor(row)
 	b.setValue(row+` input[name=stock]`, "450")
 	b.click(row + ` button[type=submit]`)
-	b.waitText(row+` .stockmsg`, "")
 	b.waitFor(row + ` .stockmsg.saved`)
 	if _, p := call(t, env.m, "GET", "/v1/products/"+id, coop, ""); p["stock"] != 450.0 {
 		t.Fatalf("stock after the quick edit: %v", p["stock"])
@@ -279,6 +278,41 @@ func TestConsoleProducts(t *testing.T) {
 	if res.StatusCode != http.StatusPreconditionFailed || !strings.Contains(string(body), `value="612"`) ||
 		!strings.Contains(string(body), fmt.Sprintf(`name="version" value="%d"`, int(cur["version"].(float64)))) || !strings.Contains(string(body), "stockmsg stale") {
 		t.Errorf("stale stock edit without JavaScript: %d\n%s", res.StatusCode, body)
+	}
+
+	// The same from the list, with a bad value: 400, the list again with
+	// the typed value and the API's message in the product's row.
+	form = url.Values{"csrf_token": {token[1]}, "stock": {"abc"}, "version": {"1"}, "from": {"list"}, "q": {"lumina"}}
+	req, _ = http.NewRequest("POST", env.base+"/console/products/"+id+"/stock", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", env.base)
+	if res, err = nojs.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if i := strings.Index(string(body), `data-id="`+id+`"`); res.StatusCode != http.StatusBadRequest || i < 0 ||
+		!strings.Contains(string(body[i:]), `value="abc"`) || !strings.Contains(string(body[i:]), wantStock) {
+		t.Errorf("bad stock from the list without JavaScript: %d\n%s", res.StatusCode, body)
+	}
+
+	// The quick edit on the product page keeps the product form current:
+	// saving the form afterwards is no stale write.
+	b.open("/console/products/" + id)
+	b.setValue(`#stockbox input[name=stock]`, "640")
+	b.click(`#stockbox button[type=submit]`)
+	b.waitFor(`#stockbox .stockmsg.saved`)
+	if v := b.value("#stock"); v != "640" {
+		t.Errorf("the form's stock after the quick edit: %q", v)
+	}
+	b.setValue("#title_en", "Lumina navel oranges, 2.5 kg gift box")
+	b.click("#product-submit")
+	b.waitFor("main > p.flash")
+	if n := b.count("#stale"); n != 0 {
+		t.Errorf("saving the form after a quick stock edit was taken as stale")
+	}
+	if _, p := call(t, env.m, "GET", "/v1/products/"+id, coop, ""); p["title_en"] != "Lumina navel oranges, 2.5 kg gift box" || p["stock"] != 640.0 {
+		t.Errorf("after the quick edit and the form: %v %v", p["title_en"], p["stock"])
 	}
 
 	// On a phone, in English: nothing wider than the screen.
@@ -416,6 +450,18 @@ func TestConsoleImport(t *testing.T) {
 		t.Errorf("another org's import job: %d, want 404", res.StatusCode)
 	}
 
+	// The result on a phone, in English.
+	phone := newBrowser(t, env, 390, 844)
+	phone.signIn(imp)
+	phone.open(strings.TrimPrefix(jobURL, env.base) + "?lang=en")
+	phone.waitFor("#import-errors")
+	if w := get(phone, evalInt(`document.documentElement.scrollWidth`)); w > 390 {
+		t.Errorf("the import result is %d px wide on a 390 px screen", w)
+	}
+	phone.screenshot("import-result-390-en")
+	phone.open("/console/import")
+	phone.screenshot("import-form-390-en")
+
 	// A file over the limit: a clear message, not a 500.
 	big := filepath.Join(dir, "big.ndjson")
 	line := []byte(`{"sku":"BIG","title_zh":"大文件","category":"fresh_fruit","price_cny":1,"stock":1}` + "\n")
@@ -426,7 +472,8 @@ func TestConsoleImport(t *testing.T) {
 	b.do(chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{big}))
 	b.click("#import-submit")
 	b.waitFor("#file-error")
-	if msg := b.text("#file-error"); !strings.Contains(msg, "MiB") {
+	if msg := b.text("#file-error"); !strings.Contains(msg, "32 MiB") {
 		t.Errorf("too large: %q", msg)
 	}
+	b.screenshot("import-too-large")
 }

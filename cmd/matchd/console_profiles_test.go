@@ -54,10 +54,16 @@ func pfSlide(b *browser, sel, v string) {
 	}
 }
 
+// pfScrollTo scrolls the element matching sel to the top of the window.
+func pfScrollTo(b *browser, sel string) {
+	b.t.Helper()
+	get(b, chromedp.Evaluate[bool](`(function(){document.querySelector(`+strconv.Quote(sel)+`).scrollIntoView();return true})()`))
+}
+
 // pfCheck ticks a checkbox.
 func pfCheck(b *browser, sel string) {
 	b.t.Helper()
-	get(b, chromedp.Evaluate[bool](`(function(){var e=document.querySelector(` + strconv.Quote(sel) + `);e.checked=true;return true})()`))
+	get(b, chromedp.Evaluate[bool](`(function(){var e=document.querySelector(`+strconv.Quote(sel)+`);e.checked=true;return true})()`))
 }
 
 // pfDemoKeys maps each demo org's id to its key (demo-keys.json lists
@@ -342,12 +348,19 @@ func TestConsoleProfiles(t *testing.T) {
 	if wide := get(p, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)); wide {
 		t.Error("the profile page is wider than a phone")
 	}
-	p.screenshot("profile-390-zh")
+	pfScrollTo(p, "#matches")
+	p.screenshot("profile-matches-390-zh")
 	p.open("/console/profiles/" + id + "?lang=en")
 	p.waitFor("#matches li.match")
-	p.screenshot("profile-390-en")
+	pfScrollTo(p, "#matches")
+	p.screenshot("profile-matches-390-en")
 	p.open("/console/profiles/new")
 	p.screenshot("profile-form-390-en")
+	p.open("/console/profiles/new?lang=zh")
+	p.screenshot("profile-form-390-zh")
+	b.open("/console/profiles/new?lang=en")
+	b.screenshot("profile-form-1280-en")
+	b.open("/console/profiles/new?lang=zh")
 
 	// Deleting.
 	b.open("/console/profiles/" + id)

@@ -105,7 +105,9 @@ func BenchmarkApply(b *testing.B) {
 }
 
 // BenchmarkSearch runs the benchmark queries over 20,000 generated
-// products, from the catalogue (Search) and from Bleve (searchBleve).
+// products, from the catalogue (Search) and from Bleve (searchBleve), and
+// times the highlighting of each text query's first page (default limit)
+// alone, which both include.
 func BenchmarkSearch(b *testing.B) {
 	x, _ := buildCorpus(b, filepath.Join(b.TempDir(), "idx"), defaultOptions(), genProducts(20000))
 	defer x.Close()
@@ -121,6 +123,22 @@ func BenchmarkSearch(b *testing.B) {
 				}
 			})
 		}
+	}
+	for _, q := range benchQueries {
+		if q.Q == "" {
+			continue
+		}
+		page, err := x.Search(ctx, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := newHighlighter(x.queryBuilder().textPlan(q.Q, true))
+		b.Run("highlight/"+queryName(q), func(b *testing.B) {
+			for b.Loop() {
+				x.vocab.highlightHits(h, page.Hits)
+			}
+			b.ReportMetric(float64(len(page.Hits)), "hits/page")
+		})
 	}
 	b.Run("hostile", func(b *testing.B) {
 		q := engine.ProductQuery{Q: strings.Repeat("kiwi 茶 navel orange 猕猴桃 核桃 ", 20)}

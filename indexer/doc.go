@@ -48,8 +48,9 @@
 //     in a field): each field is folded and analysed again, its matching
 //     tokens marked by their byte offsets (mapped back to the original text
 //     by rune when folding changed lengths) and the rest HTML-escaped. A
-//     cheap test skips the fields that cannot hold a term, so that a page
-//     costs a few analyses, not one per field of every hit.
+//     cheap test skips the fields that cannot hold a term, and Han tokens
+//     are found as substrings (where the analyzer puts them), so that a page
+//     costs a few short analyses whatever the length of its descriptions.
 //   - Nothing is global: the analyzer is configured by name on the index's own
 //     mapping; clocks, loggers and the glossary are passed in.
 package indexer

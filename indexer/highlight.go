@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/width"
@@ -20,9 +21,13 @@ import (
 // term is one of their marks (see queryBuilder.tokens) is marked by its
 // byte offsets (Bleve's tokens carry them); overlapping and adjacent marks
 // (or marks apart by white space only) merge into one <em> span, and
-// everything else is HTML-escaped. It costs one analysis of each text field
-// that may hold a mark, of each hit on the page, never of the hits beyond
-// it.
+// everything else is HTML-escaped. Only the page's hits are highlighted,
+// and only their fields that may hold a mark (highlighter.mayHold). When
+// every token of the query is Han or an ASCII word (the usual case), Han
+// tokens are found as substrings, exactly where the analyzer would put
+// them, and only the rest of a field is analysed: a long Chinese
+// description costs a scan, not an analysis (highlighter.fast; the tests
+// compare both ways).
 
 // tagSeparator joins a product's tags in its highlights.
 const tagSeparator = " · "
@@ -42,9 +47,21 @@ type highlighter struct {
 	// a word starts: stemming only rewrites the end of a word (see
 	// latinPrefix).
 	latin []string
-	// always says that some mark is of neither kind, or that there are too
-	// many to test: every text is analysed.
+	// always says that some mark is of neither kind: every text is
+	// analysed, whole (the tests set it for the reference).
 	always bool
+	// untested says that there are too many marks to test one by one:
+	// mayHold passes every text.
+	untested bool
+	// fast says that every token of the plan is made of Han characters
+	// only or is an ASCII word. A text's Han tokens are then exactly its Han
+	// characters and the pairs of adjacent ones (the analyzer's unigrams and
+	// bigrams, which no other filter changes), found as substrings, and only
+	// the rest of the text, if it holds letters or digits, is analysed.
+	fast      bool
+	tokens    []string // by id
+	hanTokens []int32  // ids of the tokens made of Han characters only
+	anyASCII  bool     // some token is an ASCII word
 }
 
 // hlAlt is a textAlt with its tokens and marks as ids.
@@ -62,12 +79,22 @@ func newHighlighter(plan [][]textAlt) *highlighter {
 	if len(plan) == 0 {
 		return nil
 	}
-	h := &highlighter{ids: map[string]int32{}, terms: make([][]hlAlt, 0, len(plan))}
+	h := &highlighter{ids: map[string]int32{}, terms: make([][]hlAlt, 0, len(plan)), fast: true}
 	id := func(tok string) int32 {
 		n, ok := h.ids[tok]
-		if !ok {
-			n = int32(len(h.ids))
-			h.ids[tok] = n
+		if ok {
+			return n
+		}
+		n = int32(len(h.ids))
+		h.ids[tok] = n
+		h.tokens = append(h.tokens, tok)
+		switch {
+		case isHanTerm(tok):
+			h.hanTokens = append(h.hanTokens, n)
+		case isASCIIWord(tok):
+			h.anyASCII = true
+		default:
+			h.fast = false
 		}
 		return n
 	}
@@ -101,18 +128,29 @@ func newHighlighter(plan [][]textAlt) *highlighter {
 	if len(marks) == 0 {
 		return nil
 	}
-	h.always = h.always || len(marks) > maxTestedTerms
+	h.untested = len(marks) > maxTestedTerms
 	return h
 }
 
 // isHanTerm reports whether term is made of Han characters only.
 func isHanTerm(term string) bool {
 	for _, r := range term {
-		if !isHan(r) {
+		if !isHanRune(r) {
 			return false
 		}
 	}
 	return term != ""
+}
+
+// isHanRune is isHan, quicker for the runes text is mostly made of.
+func isHanRune(r rune) bool {
+	switch {
+	case r < 0x2E80:
+		return false
+	case r >= 0x4E00 && r <= 0x9FFF:
+		return true
+	}
+	return isHan(r)
 }
 
 // isASCIIWord reports whether term is made of ASCII lower-case letters,
@@ -142,7 +180,7 @@ func latinPrefix(stem string) string {
 // mayHold reports whether the folded text may hold a token of h's terms:
 // false only when it cannot, so that the text need not be analysed.
 func (h *highlighter) mayHold(folded string) bool {
-	if h.always {
+	if h.always || h.untested {
 		return true
 	}
 	for _, t := range h.han {
@@ -246,9 +284,16 @@ func (v *vocab) highlight(h *highlighter, p *engine.Product) map[string]string {
 // marker is the scratch space of highlighting one product's fields.
 type marker struct {
 	h       *highlighter
-	present []bool  // by token id: the field holds it
-	marked  []bool  // by token id: a mark of an alternative found in the field
-	tokIDs  []int32 // by position in the field's tokens: the token's id, or -1
+	present []bool   // by token id: the field holds it
+	marked  []bool   // by token id: a mark of an alternative found in the field
+	found   []tokHit // the field's analysed tokens that are the plan's
+	blank   []byte   // the field with its Han characters blanked (fast)
+}
+
+// tokHit is a token of a field: its id and byte offsets.
+type tokHit struct {
+	id         int32
+	start, end int
 }
 
 func newMarker(h *highlighter) *marker {
@@ -306,26 +351,49 @@ func (v *vocab) markText(b *strings.Builder, m *marker, text string) bool {
 	if fm != nil && fm.pieces {
 		folded = fm.text
 	}
-	ts := v.analyzer.Analyze([]byte(folded))
 	clear(m.present)
-	m.tokIDs = m.tokIDs[:0]
-	for _, t := range ts {
-		id, ok := m.h.ids[string(t.Term)]
-		if !ok {
-			id = -1
-		} else {
-			m.present[id] = true
+	m.found = m.found[:0]
+	fast := m.h.fast && !m.h.always
+	if fast {
+		for _, id := range m.h.hanTokens {
+			m.present[id] = m.present[id] || strings.Contains(folded, m.h.tokens[id])
 		}
-		m.tokIDs = append(m.tokIDs, id)
+		if m.h.anyASCII {
+			if rest, ok := m.blankHan(folded); ok {
+				m.analyse(v, rest)
+			}
+		}
+	} else {
+		m.analyse(v, folded)
 	}
 	if !m.choose() {
 		return false
 	}
 	var spans []span
-	for i, t := range ts {
-		if id := m.tokIDs[i]; id >= 0 && m.marked[id] {
-			if s, ok := fm.span(text, t.Start, t.End); ok {
-				spans = append(spans, s)
+	add := func(start, end int) {
+		if s, ok := fm.span(text, start, end); ok {
+			spans = append(spans, s)
+		}
+	}
+	for _, t := range m.found {
+		if m.marked[t.id] {
+			add(t.start, t.end)
+		}
+	}
+	if fast {
+		for _, id := range m.h.hanTokens {
+			if !m.marked[id] {
+				continue
+			}
+			tok := m.h.tokens[id]
+			_, first := utf8.DecodeRuneInString(tok)
+			for at := 0; ; {
+				j := strings.Index(folded[at:], tok)
+				if j < 0 {
+					break
+				}
+				add(at+j, at+j+len(tok))
+				at += j + first // overlapping occurrences too (茶茶 in 茶茶茶)
 			}
 		}
 	}
@@ -342,6 +410,39 @@ func (v *vocab) markText(b *strings.Builder, m *marker, text string) bool {
 	}
 	escapeTo(b, text[at:])
 	return true
+}
+
+// analyse records the tokens of text that are the plan's.
+func (m *marker) analyse(v *vocab, text string) {
+	for _, t := range v.analyzer.Analyze([]byte(text)) {
+		if id, ok := m.h.ids[string(t.Term)]; ok {
+			m.present[id] = true
+			m.found = append(m.found, tokHit{id, t.Start, t.End})
+		}
+	}
+}
+
+// blankHan returns text with each Han character replaced by as many spaces
+// as it has bytes, so that the other words keep their offsets and analyse
+// as they do in the whole text (a Han character and a space both end a
+// word), and reports whether anything is left that may be a word: a letter
+// or digit outside Han.
+func (m *marker) blankHan(text string) (string, bool) {
+	m.blank = append(m.blank[:0], text...)
+	words := false
+	for i, r := range text {
+		switch {
+		case isHanRune(r):
+			for k := i; k < i+utf8.RuneLen(r); k++ {
+				m.blank[k] = ' '
+			}
+		case r < utf8.RuneSelf:
+			words = words || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
+		default:
+			words = words || unicode.IsLetter(r) || unicode.IsNumber(r)
+		}
+	}
+	return string(m.blank), words
 }
 
 // span is a byte range [start, end) of a text.
@@ -436,26 +537,25 @@ func (fm *foldMap) span(text string, start, end int) (s span, ok bool) {
 // escapeTo writes s to b with the characters HTML gives a meaning (< > &
 // ' ") escaped, as html.EscapeString does.
 func escapeTo(b *strings.Builder, s string) {
-	last := 0
-	for i := 0; i < len(s); i++ {
-		var esc string
+	for {
+		i := strings.IndexAny(s, `<>&'"`)
+		if i < 0 {
+			b.WriteString(s)
+			return
+		}
+		b.WriteString(s[:i])
 		switch s[i] {
 		case '<':
-			esc = "&lt;"
+			b.WriteString("&lt;")
 		case '>':
-			esc = "&gt;"
+			b.WriteString("&gt;")
 		case '&':
-			esc = "&amp;"
+			b.WriteString("&amp;")
 		case '\'':
-			esc = "&#39;"
-		case '"':
-			esc = "&#34;"
+			b.WriteString("&#39;")
 		default:
-			continue
+			b.WriteString("&#34;")
 		}
-		b.WriteString(s[last:i])
-		b.WriteString(esc)
-		last = i + 1
+		s = s[i+1:]
 	}
-	b.WriteString(s[last:])
 }

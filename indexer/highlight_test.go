@@ -1,6 +1,7 @@
 package indexer
 
 import (
+	"html"
 	"strings"
 	"testing"
 )
@@ -115,6 +116,52 @@ func TestQueryMarks(t *testing.T) {
 		toks, marks := b.tokens(tc.text)
 		if strings.Join(toks, " ") != tc.toks || strings.Join(marks, " ") != tc.marks {
 			t.Errorf("%q: tokens %q marks %q, want %q and %q", tc.text, toks, marks, tc.toks, tc.marks)
+		}
+	}
+}
+
+// TestHighlightFastPath checks that finding Han tokens as substrings and
+// analysing only the rest of a text marks exactly what analysing the whole
+// text marks, on texts mixing scripts in awkward ways.
+func TestHighlightFastPath(t *testing.T) {
+	x := mustOpen(t, testConfig(t, ""), defaultOptions())
+	g := loadGlossary(t)
+	texts := []string{
+		"猕猴桃 kiwi 奇异果kiwifruit", "カタカナ猕猴桃ひらがな茶", "猕\u200b猴桃", "猕\ufe00猴桃 茶\u0301",
+		"ＫＩＷＩ５斤装 Ｔ恤", "\u212aiwi 茶", "🍵茶🍵tea☕", "茶茶茶 白茶白茶", "2.5kg猕猴桃 farmer's茶",
+		"ab\xffcd 白茶 \xe8", "고구마 茶 tea", "walnuts核桃walnut", "green tea 绿茶绿 茶",
+	}
+	for _, p := range loadProducts(t) {
+		texts = append(texts, p.TitleZh, p.TitleEn, p.DescriptionZh, p.DescriptionEn)
+	}
+	many := "猕猴桃 奇异果 核桃 脐橙 橙子 白茶 绿茶 乌龙茶 茶叶 大闸蟹 茶油 竹编 蜂蜜 walnut 农业 发展银行"
+	for _, q := range []string{"茶", "猕猴桃", "kiwi", "kiwi 茶", "walnut 核桃", "绿茶", "t恤", "green tea", "5斤", many} {
+		h := newHighlighter(queryBuilder{analyzer: x.analyzer, gloss: g, fields: textFields[:]}.textPlan(q, true))
+		if h == nil || !h.fast {
+			t.Fatalf("%q: no fast highlighter", q)
+		}
+		untested, full := *h, *h
+		untested.untested, full.always = true, true
+		for _, text := range texts {
+			var slow strings.Builder
+			okSlow := x.vocab.markText(&slow, newMarker(&full), text)
+			for _, hh := range []*highlighter{h, &untested} {
+				var fast strings.Builder
+				okFast := x.vocab.markText(&fast, newMarker(hh), text)
+				if okFast != okSlow || fast.String() != slow.String() {
+					t.Errorf("%q in %q (untested %v): fast %v %q, analysed %v %q", q, text, hh.untested, okFast, fast.String(), okSlow, slow.String())
+				}
+			}
+		}
+	}
+}
+
+func TestEscapeTo(t *testing.T) {
+	for _, s := range []string{"", "plain 白茶", `<script>alert("x")</script>`, "a&b'c\"d<e>f", "&&&", "<", "末尾>", "\xff<\xfe"} {
+		var b strings.Builder
+		escapeTo(&b, s)
+		if want := html.EscapeString(s); b.String() != want {
+			t.Errorf("%q → %q, want %q", s, b.String(), want)
 		}
 	}
 }

@@ -22,9 +22,8 @@ func (s *Server) adminRoutes() {
 
 // reviewPage is the review queue's data.
 type reviewPage struct {
-	Items  []product
+	listPage[product]
 	Orgs   map[string]org
-	Pager  pager
 	Errors map[string]string // by product id: why a decision failed
 }
 
@@ -33,26 +32,11 @@ func (s *Server) reviewQueue(w http.ResponseWriter, rq *request) {
 }
 
 func (s *Server) renderReview(w http.ResponseWriter, rq *request, status int, errs map[string]string) {
-	q := url.Values{"limit": {"50"}}
-	cursor, trail := rq.r.URL.Query().Get("cursor"), rq.r.URL.Query().Get("trail")
-	if cursor != "" {
-		q.Set("cursor", cursor)
-	}
-	res := rq.call(http.MethodGet, "/v1/review/queue", q, nil, 0)
-	if !res.OK() {
-		rq.failAPI(w, res)
+	list, ok := loadList[product](w, rq, "/v1/review/queue", 50)
+	if !ok {
 		return
 	}
-	var out struct {
-		Items      []product `json:"items"`
-		NextCursor string    `json:"next_cursor"`
-	}
-	if err := res.decode(&out); err != nil {
-		rq.failErr(w, err)
-		return
-	}
-	data := reviewPage{Items: out.Items, Orgs: rq.orgsByID(out.Items), Errors: errs}
-	data.Pager, _ = pages(rq, url.Values{}, cursor, trail, out.NextCursor, len(out.Items))
+	data := reviewPage{listPage: list, Orgs: rq.orgsByID(list.Items), Errors: errs}
 	rq.render(w, status, "review", rq.T("review.title"), data)
 }
 
@@ -76,32 +60,29 @@ func (s *Server) reviewDecide(w http.ResponseWriter, rq *request) {
 	version, _ := strconv.ParseInt(rq.r.PostFormValue("version"), 10, 64)
 	body := map[string]any{"review_status": rq.r.PostFormValue("review_status"), "note": strings.TrimSpace(rq.r.PostFormValue("note"))}
 	res := rq.call(http.MethodPatch, "/v1/products/"+url.PathEscape(id)+"/review", nil, body, version)
-	switch {
-	case res.OK():
-		rq.flash("review.done." + rq.r.PostFormValue("review_status"))
-		rq.redirect(w, "/console/review")
-	case res.Status == http.StatusPreconditionFailed:
-		s.renderReview(w, rq, http.StatusConflict, map[string]string{id: rq.T("review.stale")})
-	case res.Status == http.StatusBadRequest:
-		msg := res.Problem.Detail
-		for _, f := range res.Problem.Errors {
-			msg = f.Field + ": " + f.Message
-		}
-		s.renderReview(w, rq, http.StatusBadRequest, map[string]string{id: msg})
-	default:
-		rq.failAPI(w, res)
+	if !rq.afterWrite(w, res, "review.done."+rq.r.PostFormValue("review_status"), "/console/review",
+		http.StatusPreconditionFailed, http.StatusBadRequest) {
+		return
 	}
+	if res.Status == http.StatusPreconditionFailed {
+		s.renderReview(w, rq, http.StatusConflict, map[string]string{id: rq.T("review.stale")})
+		return
+	}
+	msg := res.Problem.Detail
+	for _, f := range res.Problem.Errors {
+		msg = f.Field + ": " + f.Message
+	}
+	s.renderReview(w, rq, http.StatusBadRequest, map[string]string{id: msg})
 }
 
 // orgFields are the admission form's fields.
 var orgFields = []field{{"kind", kText}, {"name_zh", kText}, {"name_en", kText}, {"region_code", kText},
 	{"countries", kList}, {"grade", kText}, {"status", kText}}
 
-// orgsPage is the org list's data.
+// orgsPage is the org list's data, with the admission form.
 type orgsPage struct {
-	Items []org
-	Pager pager
-	Form  *Form
+	listPage[org]
+	Form *Form
 }
 
 func (s *Server) orgList(w http.ResponseWriter, rq *request) {
@@ -109,27 +90,9 @@ func (s *Server) orgList(w http.ResponseWriter, rq *request) {
 }
 
 func (s *Server) renderOrgs(w http.ResponseWriter, rq *request, status int, form *Form) {
-	q := url.Values{"limit": {"50"}}
-	cursor, trail := rq.r.URL.Query().Get("cursor"), rq.r.URL.Query().Get("trail")
-	if cursor != "" {
-		q.Set("cursor", cursor)
+	if list, ok := loadList[org](w, rq, "/v1/orgs", 50); ok {
+		rq.render(w, status, "orgs", rq.T("orgs.title"), orgsPage{listPage: list, Form: form})
 	}
-	res := rq.call(http.MethodGet, "/v1/orgs", q, nil, 0)
-	if !res.OK() {
-		rq.failAPI(w, res)
-		return
-	}
-	var out struct {
-		Items      []org  `json:"items"`
-		NextCursor string `json:"next_cursor"`
-	}
-	if err := res.decode(&out); err != nil {
-		rq.failErr(w, err)
-		return
-	}
-	data := orgsPage{Items: out.Items, Form: form}
-	data.Pager, _ = pages(rq, url.Values{}, cursor, trail, out.NextCursor, len(out.Items))
-	rq.render(w, status, "orgs", rq.T("orgs.title"), data)
 }
 
 func (s *Server) orgCreate(w http.ResponseWriter, rq *request) {
@@ -223,20 +186,19 @@ func (s *Server) orgPage(w http.ResponseWriter, rq *request) {
 }
 
 func (s *Server) renderOrg(w http.ResponseWriter, rq *request, status int, id, newKey string, form *Form) {
-	res := rq.call(http.MethodGet, "/v1/orgs/"+url.PathEscape(id), nil, nil, 0)
-	if !res.OK() {
-		rq.failAPI(w, res)
+	o, _, ok := loadOne[org](w, rq, "/v1/orgs/"+url.PathEscape(id))
+	if !ok {
 		return
 	}
-	data := orgPage{NewKey: newKey}
-	if err := res.decode(&data.Org); err != nil {
-		rq.failErr(w, err)
-		return
-	}
+	data := orgPage{Org: o, NewKey: newKey}
 	if form == nil {
 		form = newForm(url.Values{"grade": {data.Org.Grade}, "status": {data.Org.Status},
 			"version": {strconv.FormatInt(data.Org.Version, 10)}})
 	}
+	// The form always carries the version shown on the page: after a 412
+	// the user sees the current values beside what they chose, and saving
+	// again applies their choice to that version.
+	form.Values.Set("version", strconv.FormatInt(data.Org.Version, 10))
 	data.Form = form
 	if ares := rq.call(http.MethodGet, "/v1/orgs/"+url.PathEscape(id)+"/audit", url.Values{"limit": {"100"}}, nil, 0); ares.OK() {
 		var out struct {
@@ -249,14 +211,6 @@ func (s *Server) renderOrg(w http.ResponseWriter, rq *request, status int, id, n
 	rq.render(w, status, "org", rq.Name(data.Org.NameZh, data.Org.NameEn), data)
 }
 
-// Name picks the text of the page's language, falling back to the other.
-func (rq *request) Name(zh, en string) string {
-	if rq.lang == langEn && en != "" || zh == "" {
-		return en
-	}
-	return zh
-}
-
 func (s *Server) orgUpdate(w http.ResponseWriter, rq *request) {
 	id := rq.r.PathValue("id")
 	_ = rq.r.ParseForm()
@@ -264,18 +218,15 @@ func (s *Server) orgUpdate(w http.ResponseWriter, rq *request) {
 	version, _ := strconv.ParseInt(form.V("version"), 10, 64)
 	body := map[string]any{"grade": form.V("grade"), "status": form.V("status")}
 	res := rq.call(http.MethodPatch, "/v1/orgs/"+url.PathEscape(id), nil, body, version)
-	switch {
-	case res.OK():
-		rq.flash("form.saved")
-		rq.redirect(w, "/console/orgs/"+url.PathEscape(id))
-	case res.Status == http.StatusPreconditionFailed:
+	if !rq.afterWrite(w, res, "form.saved", "/console/orgs/"+url.PathEscape(id), http.StatusPreconditionFailed, http.StatusBadRequest) {
+		return
+	}
+	if res.Status == http.StatusPreconditionFailed {
 		form.Problem = rq.T("orgs.stale")
 		s.renderOrg(w, rq, http.StatusConflict, id, "", form)
-	case res.Status == http.StatusBadRequest:
-		s.renderOrg(w, rq, http.StatusBadRequest, id, "", form.withProblem(res.Problem))
-	default:
-		rq.failAPI(w, res)
+		return
 	}
+	s.renderOrg(w, rq, http.StatusBadRequest, id, "", form.withProblem(res.Problem))
 }
 
 func (s *Server) orgRotateKey(w http.ResponseWriter, rq *request) {
@@ -309,15 +260,7 @@ func (s *Server) orgRotateKey(w http.ResponseWriter, rq *request) {
 
 // account is the signed-in org's own page: its details and key rotation.
 func (s *Server) account(w http.ResponseWriter, rq *request) {
-	res := rq.call(http.MethodGet, "/v1/orgs/"+url.PathEscape(rq.se.org.ID), nil, nil, 0)
-	if !res.OK() {
-		rq.failAPI(w, res)
-		return
+	if o, _, ok := loadOne[org](w, rq, "/v1/orgs/"+url.PathEscape(rq.se.org.ID)); ok {
+		rq.render(w, http.StatusOK, "account", rq.T("account.title"), orgPage{Org: o, Self: true})
 	}
-	data := orgPage{Self: true}
-	if err := res.decode(&data.Org); err != nil {
-		rq.failErr(w, err)
-		return
-	}
-	rq.render(w, http.StatusOK, "account", rq.T("account.title"), data)
 }

@@ -109,22 +109,27 @@ func (p *problem) fieldErrors() map[string]string {
 // failAPI renders the error page for an API answer that is not a form's
 // field errors: 404, 403, 503 and the like, with the API's detail.
 func (rq *request) failAPI(w http.ResponseWriter, res *apiResult) {
+	rq.fail(w, res.Status, rq.apiMessage(res))
+}
+
+// apiMessage is a short message for a failed API answer, in the page's
+// language where the console has one, else the API's detail (never that
+// of a server error).
+func (rq *request) apiMessage(res *apiResult) string {
 	switch res.Status {
 	case http.StatusNotFound:
-		rq.fail(w, res.Status, rq.T("error.not_found"))
+		return rq.T("error.not_found")
 	case http.StatusForbidden:
-		rq.fail(w, res.Status, rq.T("error.forbidden"))
+		return rq.T("error.forbidden")
 	case http.StatusTooManyRequests:
-		rq.fail(w, res.Status, rq.T("error.rate_limited"))
+		return rq.T("error.rate_limited")
 	case http.StatusServiceUnavailable:
-		rq.fail(w, res.Status, rq.T("error.unavailable"))
+		return rq.T("error.unavailable")
 	case http.StatusUnauthorized:
-		rq.fail(w, res.Status, rq.T("error.signed_out"))
-	default:
-		msg := rq.T("error.internal")
-		if res.Status < 500 && res.Problem != nil && res.Problem.Detail != "" {
-			msg = res.Problem.Detail
-		}
-		rq.fail(w, res.Status, msg)
+		return rq.T("error.signed_out")
 	}
+	if res.Status < 500 && res.Problem != nil && res.Problem.Detail != "" {
+		return res.Problem.Detail
+	}
+	return rq.T("error.internal")
 }

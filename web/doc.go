@@ -19,6 +19,12 @@
 //   - Every state-changing request passes Go's cross-origin protection and
 //     carries the session's CSRF token. The Content-Security-Policy allows
 //     no inline script or style and no other origin.
+//   - Pages share their steps and their markup: edit.go reads lists and
+//     forms and answers the API's writes (success, 400, 412) for every
+//     page, and its editor is the whole flow of a page that edits one API
+//     object with one form; the partials templates/_*.html hold the field
+//     rows, language rows, weight sliders, page heads and the matches
+//     block, which take several values through dict (funcs.go).
 //   - Texts live in a message catalogue (messages/*.json, both languages per
 //     key, served through golang.org/x/text/message); a test walks it.
 package web

@@ -140,3 +140,23 @@ func FuzzSafeHighlight(f *testing.F) {
 		}
 	})
 }
+
+func TestDict(t *testing.T) {
+	cases := []struct {
+		name    string
+		in      []any
+		want    map[string]any
+		wantErr bool
+	}{
+		{"pairs", []any{"Name", "price_min", "Required", true}, map[string]any{"Name": "price_min", "Required": true}, false},
+		{"none", nil, map[string]any{}, false},
+		{"odd", []any{"Name"}, nil, true},
+		{"key not a string", []any{1, "x"}, nil, true},
+	}
+	for _, tc := range cases {
+		got, err := dict(tc.in...)
+		if (err != nil) != tc.wantErr || !tc.wantErr && !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: dict(%v) = %v, %v", tc.name, tc.in, got, err)
+		}
+	}
+}

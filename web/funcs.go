@@ -24,7 +24,8 @@ func funcs() template.FuncMap {
 		"width": func(v float64) string {
 			return strconv.FormatFloat(math.Max(0, math.Min(1, v))*100, 'f', 1, 64) + "%"
 		},
-		"add": func(a, b int) int { return a + b },
+		"add":  func(a, b int) int { return a + b },
+		"dict": dict,
 		"deref": func(p *float64) float64 {
 			if p == nil {
 				return 0
@@ -55,6 +56,25 @@ func funcs() template.FuncMap {
 		// apart from <em> tags, which are all it keeps.
 		"safeHighlight": safeHighlight,
 	}
+}
+
+// dict makes a map of key, value pairs, so that a template block, which
+// takes one argument, can be given several: {{template "input" (dict "F"
+// $f "Name" "price_min" "Label" ($.T "profile.price_min"))}}. A key the
+// block reads and the map lacks is empty.
+func dict(kv ...any) (map[string]any, error) {
+	if len(kv)%2 != 0 {
+		return nil, fmt.Errorf("dict: %d arguments, want key, value pairs", len(kv))
+	}
+	m := make(map[string]any, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		k, ok := kv[i].(string)
+		if !ok {
+			return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+		}
+		m[k] = kv[i+1]
+	}
+	return m, nil
 }
 
 // safeHighlight re-escapes s and lets through only <em> and </em>, so that

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -20,20 +19,65 @@ import (
 func (s *Server) hostRoutes() {
 	m := s.mux
 	m.Handle("GET /console/hosts", s.page(mcnRole, s.hostList))
-	m.Handle("GET /console/hosts/new", s.page(mcnRole, s.hostNew))
-	m.Handle("POST /console/hosts/new", s.page(mcnRole, s.hostCreate))
-	m.Handle("GET /console/hosts/{id}", s.page(mcnRole, s.hostShow))
-	m.Handle("POST /console/hosts/{id}", s.page(mcnRole, s.hostSave))
-	m.Handle("POST /console/hosts/{id}/delete", s.page(mcnRole, s.hostDelete))
+	hostEditor().routes(s, mcnRole) // new, {id}, {id}/delete
 
 	m.Handle("GET /console/host-requests", s.page(requestRole, s.hreqList))
-	m.Handle("GET /console/host-requests/new", s.page(requestRole, s.hreqNew))
-	m.Handle("POST /console/host-requests/new", s.page(requestRole, s.hreqCreate))
-	m.Handle("GET /console/host-requests/{id}", s.page(requestRole, s.hreqShow))
-	m.Handle("POST /console/host-requests/{id}", s.page(requestRole, s.hreqSave))
-	m.Handle("POST /console/host-requests/{id}/delete", s.page(requestRole, s.hreqDelete))
+	hreqEditor().routes(s, requestRole)
 	// The preview of unsaved values (also /console/host-requests/new/preview).
 	m.Handle("POST /console/host-requests/{id}/preview", s.page(requestRole, s.hreqPreview))
+}
+
+// hostEditor is the flow of the host's form. The API shows hosts to every
+// org (they are offered to cross-border firms); an MCN edits only its own.
+// A created host leads back to the list.
+func hostEditor() *editor {
+	return &editor{api: "/v1/hosts", console: "/console/hosts", page: "host", lists: hostLists[:],
+		blank: url.Values{"timezone": {"Asia/Shanghai"}, "languages.code": {"zh"}, "languages.level": {"native"}},
+		body:  hostBody,
+		values: func(obj map[string]any) url.Values {
+			v := valuesOf(obj, hostFields())
+			hostRowValues(v, obj, "languages", []string{"code", "level"})
+			return v
+		},
+		data: func(_ *request, id string, version int64, f *Form, stale bool) any {
+			p := &hostPage{ID: id, Version: version, New: id == "", Stale: stale, Form: f, Action: "/console/hosts/new"}
+			if id != "" {
+				p.Action = "/console/hosts/" + url.PathEscape(id)
+			}
+			return p
+		},
+		titleField: "name", own: true, listAfterCreate: true,
+		newKey: "hosts.new", editKey: "hosts.edit", createdKey: "hosts.created",
+		deletedKey: "hosts.deleted", staleDeleteKey: "hosts.stale_delete"}
+}
+
+// hreqEditor is the flow of the host request's form.
+func hreqEditor() *editor {
+	return &editor{api: "/v1/host-requests", console: "/console/host-requests", page: "host_request", lists: hreqLists[:],
+		blank: url.Values{"status": {string(engine.ProfileOpen)}},
+		body:  hreqBody,
+		values: func(obj map[string]any) url.Values {
+			v := valuesOf(obj, hreqFields())
+			hostRowValues(v, obj, "languages", []string{"code", "min_level"})
+			return v
+		},
+		data:       hreqData,
+		titleField: "title",
+		newKey:     "hreq.new", editKey: "hreq.edit", createdKey: "hreq.created",
+		deletedKey: "hreq.deleted", staleDeleteKey: "hreq.stale_delete"}
+}
+
+// hreqData is the host request form's data; an existing request's page
+// shows its stored host matches beside the form.
+func hreqData(rq *request, id string, version int64, f *Form, stale bool) any {
+	p := &hreqPage{ID: id, Version: version, New: id == "", Form: f, Stale: stale, Weights: pfSliders(f, engine.HostFactors()),
+		Action: "/console/host-requests/new", PreviewURL: "/console/host-requests/new/preview"}
+	if id != "" {
+		p.Action = "/console/host-requests/" + url.PathEscape(id)
+		p.PreviewURL = p.Action + "/preview"
+		p.stored(rq, "/v1/host-requests/"+url.PathEscape(id)+"/matches", hreqLists[:])
+	}
+	return p
 }
 
 // hostFields are a host's form fields (the languages are rows, read
@@ -162,20 +206,6 @@ type hostMatch struct {
 	Factors []factor `json:"factors"`
 }
 
-// hostMatches is the API's answer to a host match.
-type hostMatches struct {
-	Items      []hostMatch    `json:"items"`
-	Excluded   map[string]int `json:"excluded"`
-	Candidates int64          `json:"candidates"`
-	TookMS     int64          `json:"took_ms"`
-}
-
-// hostListPage is the host list's data.
-type hostListPage struct {
-	Items []hostInfo
-	Pager pager
-}
-
 // hostPage is the host form's data.
 type hostPage struct {
 	ID      string
@@ -184,12 +214,6 @@ type hostPage struct {
 	Stale   bool
 	Form    *Form
 	Action  string
-}
-
-// hreqListPage is the host request list's data.
-type hreqListPage struct {
-	Items []hostRequest
-	Pager pager
 }
 
 // hreqPage is a host request's form with its matches.
@@ -202,10 +226,7 @@ type hreqPage struct {
 	Weights []weightSlider
 	// Action is where the form saves; PreviewURL where htmx previews it.
 	Action, PreviewURL string
-	Matches            *hostMatches
-	MatchForm          *Form
-	MatchError         string
-	Preview            bool
+	matchBlock[hostMatch]
 }
 
 // HostLang names a language code in the page's language (zh → 中文).
@@ -214,14 +235,7 @@ func (v *view) HostLang(code string) string {
 	if err != nil {
 		return code
 	}
-	namer := display.Chinese.Tags()
-	if v.En() {
-		namer = display.English.Tags()
-	}
-	if n := namer.Name(tag); n != "" {
-		return n
-	}
-	return code
+	return v.displayName(code, tag, display.Chinese.Tags(), display.English.Tags())
 }
 
 // HostMarket names a country code in the page's language (MY → 马来西亚).
@@ -230,11 +244,17 @@ func (v *view) HostMarket(code string) string {
 	if err != nil {
 		return code
 	}
-	namer := display.Chinese.Regions()
+	return v.displayName(code, r, display.Chinese.Regions(), display.English.Regions())
+}
+
+// displayName names x (a parsed code) with the namer of the page's
+// language; code when it has no name.
+func (v *view) displayName(code string, x any, zh, en display.Namer) string {
+	namer := zh
 	if v.En() {
-		namer = display.English.Regions()
+		namer = en
 	}
-	if n := namer.Name(r); n != "" {
+	if n := namer.Name(x); n != "" {
 		return n
 	}
 	return code
@@ -278,281 +298,16 @@ func (v *view) HostDay(t *time.Time) string {
 // --- hosts ---
 
 func (s *Server) hostList(w http.ResponseWriter, rq *request) {
-	in := rq.r.URL.Query()
-	q := url.Values{"limit": {"50"}}
-	cursor := in.Get("cursor")
-	if cursor != "" {
-		q.Set("cursor", cursor)
-	}
-	res := rq.call(http.MethodGet, "/v1/hosts", q, nil, 0)
-	if !res.OK() {
-		rq.failAPI(w, res)
-		return
-	}
-	var list struct {
-		Items      []hostInfo `json:"items"`
-		NextCursor string     `json:"next_cursor"`
-	}
-	if err := res.decode(&list); err != nil {
-		rq.failErr(w, fmt.Errorf("decoding the hosts: %w", err))
-		return
-	}
-	data := hostListPage{Items: list.Items}
-	data.Pager, _ = pages(rq, url.Values{}, cursor, in.Get("trail"), list.NextCursor, len(list.Items))
-	rq.render(w, http.StatusOK, "hosts", rq.T("hosts.title"), data)
-}
-
-func (s *Server) hostNew(w http.ResponseWriter, rq *request) {
-	f := newForm(url.Values{"timezone": {"Asia/Shanghai"}, "languages.code": {"zh"}, "languages.level": {"native"}})
-	rq.render(w, http.StatusOK, "host", rq.T("hosts.new"), &hostPage{New: true, Form: f, Action: "/console/hosts/new"})
-}
-
-func (s *Server) hostCreate(w http.ResponseWriter, rq *request) {
-	vals := pfPosted(rq)
-	res := rq.call(http.MethodPost, "/v1/hosts", nil, hostBody(vals), 0)
-	if res.Status == http.StatusBadRequest {
-		f := newForm(vals).withProblem(res.Problem)
-		pfFoldErrors(f, hostLists[:])
-		rq.render(w, http.StatusBadRequest, "host", rq.T("hosts.new"), &hostPage{New: true, Form: f, Action: "/console/hosts/new"})
-		return
-	}
-	if !res.OK() {
-		rq.failAPI(w, res)
-		return
-	}
-	rq.flash("hosts.created")
-	rq.redirect(w, "/console/hosts")
-}
-
-func (s *Server) hostShow(w http.ResponseWriter, rq *request) {
-	id := rq.r.PathValue("id")
-	res := rq.call(http.MethodGet, "/v1/hosts/"+url.PathEscape(id), nil, nil, 0)
-	if !res.OK() {
-		rq.failAPI(w, res)
-		return
-	}
-	var h hostInfo
-	if err := res.decode(&h); err != nil {
-		rq.failErr(w, fmt.Errorf("decoding the host: %w", err))
-		return
-	}
-	if rq.se.org.ID != h.OrgID { // another MCN's host: not ours to edit
-		rq.fail(w, http.StatusNotFound, rq.T("error.not_found"))
-		return
-	}
-	obj := decodeObject(res.Body)
-	vals := valuesOf(obj, hostFields())
-	hostRowValues(vals, obj, "languages", []string{"code", "level"})
-	rq.render(w, http.StatusOK, "host", h.Name, &hostPage{ID: id, Version: h.Version, Form: newForm(vals),
-		Action: "/console/hosts/" + url.PathEscape(id)})
-}
-
-func (s *Server) hostSave(w http.ResponseWriter, rq *request) {
-	id := rq.r.PathValue("id")
-	vals := pfPosted(rq)
-	version := pfVersion(vals)
-	vals.Del("version")
-	res := rq.call(http.MethodPut, "/v1/hosts/"+url.PathEscape(id), nil, hostBody(vals), version)
-	page := &hostPage{ID: id, Version: version, Action: "/console/hosts/" + url.PathEscape(id)}
-	switch {
-	case res.OK():
-		rq.flash("form.saved")
-		rq.redirect(w, "/console/hosts/"+url.PathEscape(id))
-		return
-	case res.Status == http.StatusBadRequest:
-		page.Form = newForm(vals).withProblem(res.Problem)
-		pfFoldErrors(page.Form, hostLists[:])
-		rq.render(w, http.StatusBadRequest, "host", rq.T("hosts.edit"), page)
-		return
-	case res.Status == http.StatusPreconditionFailed:
-		cur := rq.call(http.MethodGet, "/v1/hosts/"+url.PathEscape(id), nil, nil, 0)
-		if !cur.OK() {
-			rq.failAPI(w, cur)
-			return
-		}
-		var h hostInfo
-		_ = cur.decode(&h)
-		page.Version, page.Stale, page.Form = h.Version, true, newForm(vals)
-		rq.render(w, http.StatusPreconditionFailed, "host", rq.T("hosts.edit"), page)
-		return
-	}
-	rq.failAPI(w, res)
-}
-
-func (s *Server) hostDelete(w http.ResponseWriter, rq *request) {
-	id := rq.r.PathValue("id")
-	res := rq.call(http.MethodDelete, "/v1/hosts/"+url.PathEscape(id), nil, nil, pfVersion(pfPosted(rq)))
-	switch {
-	case res.OK():
-		rq.flash("hosts.deleted")
-		rq.redirect(w, "/console/hosts")
-	case res.Status == http.StatusPreconditionFailed:
-		rq.flash("hosts.stale_delete")
-		rq.redirect(w, "/console/hosts/"+url.PathEscape(id))
-	default:
-		rq.failAPI(w, res)
+	if data, ok := loadList[hostInfo](w, rq, "/v1/hosts", 50); ok {
+		rq.render(w, http.StatusOK, "hosts", rq.T("hosts.title"), data)
 	}
 }
 
 // --- host requests ---
 
 func (s *Server) hreqList(w http.ResponseWriter, rq *request) {
-	in := rq.r.URL.Query()
-	q := url.Values{"limit": {"20"}}
-	cursor := in.Get("cursor")
-	if cursor != "" {
-		q.Set("cursor", cursor)
-	}
-	res := rq.call(http.MethodGet, "/v1/host-requests", q, nil, 0)
-	if !res.OK() {
-		rq.failAPI(w, res)
-		return
-	}
-	var list struct {
-		Items      []hostRequest `json:"items"`
-		NextCursor string        `json:"next_cursor"`
-	}
-	if err := res.decode(&list); err != nil {
-		rq.failErr(w, fmt.Errorf("decoding the host requests: %w", err))
-		return
-	}
-	data := hreqListPage{Items: list.Items}
-	data.Pager, _ = pages(rq, url.Values{}, cursor, in.Get("trail"), list.NextCursor, len(list.Items))
-	rq.render(w, http.StatusOK, "host_requests", rq.T("hreq.title"), data)
-}
-
-// newHreqPage is the data of the new-request form.
-func newHreqPage(f *Form) *hreqPage {
-	return &hreqPage{New: true, Form: f, Weights: pfSliders(f, engine.HostFactors()),
-		Action: "/console/host-requests/new", PreviewURL: "/console/host-requests/new/preview"}
-}
-
-// editHreqPage is the data of an existing request's form.
-func editHreqPage(id string, version int64, f *Form) *hreqPage {
-	base := "/console/host-requests/" + url.PathEscape(id)
-	return &hreqPage{ID: id, Version: version, Form: f, Weights: pfSliders(f, engine.HostFactors()),
-		Action: base, PreviewURL: base + "/preview"}
-}
-
-func (s *Server) hreqNew(w http.ResponseWriter, rq *request) {
-	f := newForm(url.Values{"status": {string(engine.ProfileOpen)}})
-	rq.render(w, http.StatusOK, "host_request", rq.T("hreq.new"), newHreqPage(f))
-}
-
-func (s *Server) hreqCreate(w http.ResponseWriter, rq *request) {
-	vals := pfPosted(rq)
-	res := rq.call(http.MethodPost, "/v1/host-requests", nil, hreqBody(vals), 0)
-	if res.Status == http.StatusBadRequest {
-		f := newForm(vals).withProblem(res.Problem)
-		pfFoldErrors(f, hreqLists[:])
-		rq.render(w, http.StatusBadRequest, "host_request", rq.T("hreq.new"), newHreqPage(f))
-		return
-	}
-	if !res.OK() {
-		rq.failAPI(w, res)
-		return
-	}
-	var r hostRequest
-	if err := res.decode(&r); err != nil {
-		rq.failErr(w, fmt.Errorf("decoding the created host request: %w", err))
-		return
-	}
-	rq.flash("hreq.created")
-	rq.redirect(w, "/console/host-requests/"+url.PathEscape(r.ID))
-}
-
-// hreqMatches fills the page's matches from an API answer.
-func (s *Server) hreqMatches(rq *request, res *apiResult, p *hreqPage) {
-	switch {
-	case res.OK():
-		var m hostMatches
-		if err := res.decode(&m); err != nil {
-			p.MatchError = rq.T("error.internal")
-			return
-		}
-		p.Matches = &m
-	case res.Status == http.StatusBadRequest:
-		f := newForm(nil).withProblem(res.Problem)
-		pfFoldErrors(f, hreqLists[:])
-		p.MatchForm = f
-	default:
-		p.MatchError = pfAPIMessage(rq, res)
-	}
-}
-
-// storedHostMatches fills the page's matches from the stored request.
-func (s *Server) storedHostMatches(rq *request, id string, p *hreqPage) {
-	res := rq.call(http.MethodGet, "/v1/host-requests/"+url.PathEscape(id)+"/matches", url.Values{"limit": {"20"}}, nil, 0)
-	s.hreqMatches(rq, res, p)
-}
-
-func (s *Server) hreqShow(w http.ResponseWriter, rq *request) {
-	id := rq.r.PathValue("id")
-	res := rq.call(http.MethodGet, "/v1/host-requests/"+url.PathEscape(id), nil, nil, 0)
-	if !res.OK() {
-		rq.failAPI(w, res)
-		return
-	}
-	var r hostRequest
-	if err := res.decode(&r); err != nil {
-		rq.failErr(w, fmt.Errorf("decoding the host request: %w", err))
-		return
-	}
-	obj := decodeObject(res.Body)
-	vals := valuesOf(obj, hreqFields())
-	hostRowValues(vals, obj, "languages", []string{"code", "min_level"})
-	data := editHreqPage(id, r.Version, newForm(vals))
-	s.storedHostMatches(rq, id, data)
-	rq.render(w, http.StatusOK, "host_request", r.Title, data)
-}
-
-func (s *Server) hreqSave(w http.ResponseWriter, rq *request) {
-	id := rq.r.PathValue("id")
-	vals := pfPosted(rq)
-	version := pfVersion(vals)
-	vals.Del("version")
-	res := rq.call(http.MethodPut, "/v1/host-requests/"+url.PathEscape(id), nil, hreqBody(vals), version)
-	switch {
-	case res.OK():
-		rq.flash("form.saved")
-		rq.redirect(w, "/console/host-requests/"+url.PathEscape(id))
-		return
-	case res.Status == http.StatusBadRequest:
-		f := newForm(vals).withProblem(res.Problem)
-		pfFoldErrors(f, hreqLists[:])
-		data := editHreqPage(id, version, f)
-		s.storedHostMatches(rq, id, data)
-		rq.render(w, http.StatusBadRequest, "host_request", rq.T("hreq.edit"), data)
-		return
-	case res.Status == http.StatusPreconditionFailed:
-		cur := rq.call(http.MethodGet, "/v1/host-requests/"+url.PathEscape(id), nil, nil, 0)
-		if !cur.OK() {
-			rq.failAPI(w, cur)
-			return
-		}
-		var r hostRequest
-		_ = cur.decode(&r)
-		data := editHreqPage(id, r.Version, newForm(vals))
-		data.Stale = true
-		s.storedHostMatches(rq, id, data)
-		rq.render(w, http.StatusPreconditionFailed, "host_request", rq.T("hreq.edit"), data)
-		return
-	}
-	rq.failAPI(w, res)
-}
-
-func (s *Server) hreqDelete(w http.ResponseWriter, rq *request) {
-	id := rq.r.PathValue("id")
-	res := rq.call(http.MethodDelete, "/v1/host-requests/"+url.PathEscape(id), nil, nil, pfVersion(pfPosted(rq)))
-	switch {
-	case res.OK():
-		rq.flash("hreq.deleted")
-		rq.redirect(w, "/console/host-requests")
-	case res.Status == http.StatusPreconditionFailed:
-		rq.flash("hreq.stale_delete")
-		rq.redirect(w, "/console/host-requests/"+url.PathEscape(id))
-	default:
-		rq.failAPI(w, res)
+	if data, ok := loadList[hostRequest](w, rq, "/v1/host-requests", 20); ok {
+		rq.render(w, http.StatusOK, "host_requests", rq.T("hreq.title"), data)
 	}
 }
 
@@ -560,9 +315,8 @@ func (s *Server) hreqDelete(w http.ResponseWriter, rq *request) {
 // (POST /v1/match/hosts) and answers the matches block alone, always 200
 // so that htmx swaps it, messages included.
 func (s *Server) hreqPreview(w http.ResponseWriter, rq *request) {
-	vals := pfPosted(rq)
-	res := rq.call(http.MethodPost, "/v1/match/hosts", url.Values{"limit": {"20"}}, hreqBody(vals), 0)
-	data := &hreqPage{Form: newForm(vals), Preview: true}
-	s.hreqMatches(rq, res, data)
-	rq.renderBlock(w, http.StatusOK, "host_request", "hostmatches", rq.T("hreq.matches"), data)
+	vals, _ := postedForm(rq)
+	var mb matchBlock[hostMatch]
+	mb.preview(rq, "/v1/match/hosts", hreqBody(vals), hreqLists[:])
+	rq.renderBlock(w, http.StatusOK, "host_request", "hostmatches", rq.T("hreq.matches"), &mb)
 }

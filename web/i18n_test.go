@@ -201,32 +201,43 @@ func walk(n parse.Node, fn func(*parse.CommandNode)) {
 			}
 		}
 	case *parse.IfNode:
-		walk(x.Pipe, fn)
-		walk(x.List, fn)
-		walk(x.ElseList, fn)
+		walkBranch(&x.BranchNode, fn)
 	case *parse.RangeNode:
-		walk(x.Pipe, fn)
-		walk(x.List, fn)
-		walk(x.ElseList, fn)
+		walkBranch(&x.BranchNode, fn)
 	case *parse.WithNode:
-		walk(x.Pipe, fn)
-		walk(x.List, fn)
-		walk(x.ElseList, fn)
+		walkBranch(&x.BranchNode, fn)
 	case *parse.TemplateNode:
 		walk(x.Pipe, fn)
 	}
 }
 
+// walkBranch walks an if, range or with: its pipeline and both lists.
+func walkBranch(b *parse.BranchNode, fn func(*parse.CommandNode)) {
+	walk(b.Pipe, fn)
+	walk(b.List, fn)
+	walk(b.ElseList, fn)
+}
+
 // goKeys collects the literal keys the Go code translates or flashes
-// (rq.T("…"), v.T("…"), rq.flash("…")).
+// (rq.T("…"), v.T("…"), rq.flash("…"), rq.afterWrite(w, res, "…", …)) and
+// those it names in fields called …Key (editor{createdKey: "…"}).
 func goKeys(t *testing.T) map[string]bool {
 	t.Helper()
+	// keyArg is the position of the key among a function's arguments.
+	keyArg := map[string]int{"T": 0, "flash": 0, "afterWrite": 2}
 	out := map[string]bool{}
 	paths, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
 	fset := token.NewFileSet()
+	literal := func(e ast.Expr) {
+		if lit, ok := e.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+			if k, err := strconv.Unquote(lit.Value); err == nil {
+				out[k] = true
+			}
+		}
+	}
 	for _, p := range paths {
 		if strings.HasSuffix(p, "_test.go") {
 			continue
@@ -240,17 +251,18 @@ func goKeys(t *testing.T) map[string]bool {
 			t.Fatal(err)
 		}
 		ast.Inspect(f, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok || len(call.Args) == 0 {
-				return true
-			}
-			sel, ok := call.Fun.(*ast.SelectorExpr)
-			if !ok || (sel.Sel.Name != "T" && sel.Sel.Name != "flash") {
-				return true
-			}
-			if lit, ok := call.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-				if k, err := strconv.Unquote(lit.Value); err == nil {
-					out[k] = true
+			switch n := n.(type) {
+			case *ast.CallExpr:
+				sel, ok := n.Fun.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				if i, ok := keyArg[sel.Sel.Name]; ok && i < len(n.Args) {
+					literal(n.Args[i])
+				}
+			case *ast.KeyValueExpr:
+				if id, ok := n.Key.(*ast.Ident); ok && strings.HasSuffix(id.Name, "Key") {
+					literal(n.Value)
 				}
 			}
 			return true

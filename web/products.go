@@ -125,21 +125,20 @@ type prodStockBox struct {
 // ProdStock prepares a stock form for the "prod-stock" block.
 func (v *view) ProdStock(e stockEdit) prodStockBox { return prodStockBox{V: v, E: e} }
 
-// pfInput is one input of the product form, for the "pf-input" block.
-type pfInput struct {
-	V          *view
-	F          *Form
-	Name, Mode string
-	Hint       string
-}
-
-// PF prepares an input of the product form: its label comes from
-// products.f.<name>, its hint (if any) from products.h.<name>. mode is
-// "decimal" or "numeric" (the keyboard on phones), "readonly", or "".
-func (v *view) PF(f *Form, name, mode string) pfInput {
-	in := pfInput{V: v, F: f, Name: name, Mode: mode}
+// PF prepares an input of the product form for the shared "input" block:
+// its label comes from products.f.<name>, its hint (if any) from
+// products.h.<name>, its message includes those for its elements
+// (tags[2]). mode is "decimal" or "numeric" (the keyboard on phones),
+// "readonly", or "".
+func (v *view) PF(f *Form, name, mode string) map[string]any {
+	in := map[string]any{"F": f, "Name": name, "Label": v.T("products.f." + name), "Err": formErr(f, name)}
 	if k := "products.h." + name; v.rq.s.msgs.has(k) {
-		in.Hint = v.T(k)
+		in["Hint"] = v.T(k)
+	}
+	if mode == "readonly" {
+		in["Readonly"] = true
+	} else {
+		in["Mode"] = mode
 	}
 	return in
 }
@@ -214,22 +213,17 @@ func (s *Server) productNew(w http.ResponseWriter, rq *request) {
 	rq.render(w, http.StatusOK, "product", rq.T("products.new"), &prodPage{New: true, Form: f})
 }
 
-// postedProduct reads the product form's submission, with empty
-// certificate rows dropped so that row i is the API's certifications[i].
-func postedProduct(rq *request) url.Values {
-	_ = rq.r.ParseForm()
-	v := url.Values{}
-	for k, vs := range rq.r.PostForm {
-		if k != "csrf_token" && k != "version" && k != "overwrite_version" {
-			v[k] = vs
-		}
-	}
+// postedProduct reads the product form's submission and the version it
+// was loaded at, with empty certificate rows dropped so that row i is the
+// API's certifications[i].
+func postedProduct(rq *request) (url.Values, int64) {
+	v, version := postedForm(rq, "overwrite_version")
 	compactRows(v, "certifications", "type", []string{"number", "issuer", "expires_at"})
-	return v
+	return v, version
 }
 
 func (s *Server) productCreate(w http.ResponseWriter, rq *request) {
-	v := postedProduct(rq)
+	v, _ := postedProduct(rq)
 	res := rq.call(http.MethodPost, "/v1/products", nil, productJSON(v), 0)
 	switch {
 	case res.OK():
@@ -300,64 +294,55 @@ func (s *Server) productPage(w http.ResponseWriter, rq *request) {
 }
 
 func (s *Server) renderProduct(w http.ResponseWriter, rq *request, status int, data *prodPage) {
-	v := &view{rq: rq, Lang: rq.lang}
-	rq.render(w, status, "product", v.Name(data.Product.TitleZh, data.Product.TitleEn), data)
+	rq.render(w, status, "product", rq.Name(data.Product.TitleZh, data.Product.TitleEn), data)
 }
 
 func (s *Server) productSave(w http.ResponseWriter, rq *request) {
 	id := rq.r.PathValue("id")
-	v := postedProduct(rq)
-	version, _ := strconv.ParseInt(rq.r.PostFormValue("version"), 10, 64)
+	v, version := postedProduct(rq)
 	if ov, err := strconv.ParseInt(rq.r.PostFormValue("overwrite_version"), 10, 64); err == nil && ov > 0 {
 		version = ov // the user chose to overwrite the newer version with the form
 	}
 	res := rq.call(http.MethodPut, "/v1/products/"+url.PathEscape(id), nil, productJSON(v), version)
-	if res.OK() {
-		rq.flash("form.saved")
-		rq.redirect(w, "/console/products/"+url.PathEscape(id)+"#main") // not the form's #edit
+	// After a success: the page, not the form's #edit.
+	if !rq.afterWrite(w, res, "form.saved", "/console/products/"+url.PathEscape(id)+"#main",
+		http.StatusBadRequest, http.StatusPreconditionFailed, http.StatusRequestEntityTooLarge) {
 		return
 	}
-	if res.Status != http.StatusBadRequest && res.Status != http.StatusPreconditionFailed && res.Status != http.StatusRequestEntityTooLarge {
-		rq.failAPI(w, res)
-		return
-	}
+	s.reshowProduct(w, rq, id, res.Status, func(data *prodPage) {
+		// Everything typed stays; the version stays the one the form was
+		// loaded at, so that only a deliberate overwrite replaces the newer one.
+		data.Form = newForm(v)
+		data.Version = version
+		data.ShipFrom = s.regionName(rq, v.Get("ship_from"))
+		if res.Status == http.StatusPreconditionFailed {
+			data.Stale, data.NewVersion = true, data.Product.Version
+		} else {
+			data.Form.withProblem(res.Problem)
+		}
+	})
+}
+
+// reshowProduct renders the product page again, read afresh, after a
+// write that answered status; change sets what the write's answer shows.
+func (s *Server) reshowProduct(w http.ResponseWriter, rq *request, id string, status int, change func(*prodPage)) {
 	data, cur := s.productPageData(rq, id)
 	if data == nil {
 		rq.failAPI(w, cur)
 		return
 	}
-	// Everything typed stays; the version stays the one the form was
-	// loaded at, so that only a deliberate overwrite replaces the newer one.
-	data.Form = newForm(v)
-	data.Version = version
-	data.ShipFrom = s.regionName(rq, v.Get("ship_from"))
-	if res.Status == http.StatusPreconditionFailed {
-		data.Stale, data.NewVersion = true, data.Product.Version
-	} else {
-		data.Form.withProblem(res.Problem)
-	}
-	s.renderProduct(w, rq, res.Status, data)
+	change(data)
+	s.renderProduct(w, rq, status, data)
 }
 
 func (s *Server) productDelete(w http.ResponseWriter, rq *request) {
 	id := rq.r.PathValue("id")
-	version, _ := strconv.ParseInt(rq.r.PostFormValue("version"), 10, 64)
+	_, version := postedForm(rq)
 	res := rq.call(http.MethodDelete, "/v1/products/"+url.PathEscape(id), nil, nil, version)
-	switch {
-	case res.OK():
-		rq.flash("products.deleted")
-		rq.redirect(w, "/console/products")
-	case res.Status == http.StatusPreconditionFailed:
-		data, cur := s.productPageData(rq, id)
-		if data == nil {
-			rq.failAPI(w, cur)
-			return
-		}
-		data.DeleteStale = true
-		s.renderProduct(w, rq, res.Status, data)
-	default:
-		rq.failAPI(w, res)
+	if !rq.afterWrite(w, res, "products.deleted", "/console/products", http.StatusPreconditionFailed) {
+		return
 	}
+	s.reshowProduct(w, rq, id, res.Status, func(data *prodPage) { data.DeleteStale = true })
 }
 
 // productStock is the quick stock edit, from the list or the product page.
@@ -407,13 +392,7 @@ func (s *Server) productStock(w http.ResponseWriter, rq *request) {
 		}
 		if !htmx {
 			if e.From == "product" {
-				data, cur := s.productPageData(rq, id)
-				if data == nil {
-					rq.failAPI(w, cur)
-					return
-				}
-				data.Stock = e
-				s.renderProduct(w, rq, res.Status, data)
+				s.reshowProduct(w, rq, id, res.Status, func(data *prodPage) { data.Stock = e })
 				return
 			}
 			s.renderList(w, rq, res.Status, e.List, &e)
@@ -465,27 +444,6 @@ func (s *Server) failFragment(w http.ResponseWriter, rq *request, htmx bool, res
 	rq.renderBlock(w, http.StatusOK, "error", "content", rq.T("error.title"), errorPage{Status: res.Status, Message: rq.apiMessage(res)})
 }
 
-// apiMessage is a short message for a failed API answer, in the page's
-// language where the console has one.
-func (rq *request) apiMessage(res *apiResult) string {
-	switch res.Status {
-	case http.StatusNotFound:
-		return rq.T("error.not_found")
-	case http.StatusForbidden:
-		return rq.T("error.forbidden")
-	case http.StatusTooManyRequests:
-		return rq.T("error.rate_limited")
-	case http.StatusServiceUnavailable:
-		return rq.T("error.unavailable")
-	case http.StatusUnauthorized:
-		return rq.T("error.signed_out")
-	}
-	if res.Status < 500 && res.Problem != nil && res.Problem.Detail != "" {
-		return res.Problem.Detail
-	}
-	return rq.T("error.internal")
-}
-
 // regionName names a region code ("" when it names none).
 func (s *Server) regionName(rq *request, code string) string {
 	if s.cfg.Regions == nil || code == "" {
@@ -500,10 +458,6 @@ func (s *Server) regionName(rq *request, code string) string {
 	}
 	return r.NameZh
 }
-
-// Err is the API's message for the input, with those for its elements
-// (tags[2]) after it.
-func (p pfInput) Err() string { return formErr(p.F, p.Name) }
 
 // PFErr is the API's message for a field of the product form and its
 // elements (available_months[1]).

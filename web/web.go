@@ -318,8 +318,14 @@ func (v *view) T(key string, args ...any) string { return v.rq.T(key, args...) }
 func (v *view) En() bool { return v.Lang == langEn }
 
 // Name picks the text of the page's language, falling back to the other.
-func (v *view) Name(zh, en string) string {
-	if v.Lang == langEn && en != "" || zh == "" {
+func (v *view) Name(zh, en string) string { return pickName(v.Lang, zh, en) }
+
+// Name picks the text of the page's language, falling back to the other.
+func (rq *request) Name(zh, en string) string { return pickName(rq.lang, zh, en) }
+
+// pickName picks the text of lang, falling back to the other language's.
+func pickName(lang, zh, en string) string {
+	if lang == langEn && en != "" || zh == "" {
 		return en
 	}
 	return zh

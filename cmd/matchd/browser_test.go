@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -32,6 +33,7 @@ type consoleEnv struct {
 	admin string
 	keys  map[string]string // demo org kind → a key of that kind
 	orgs  map[string]string // demo org kind → that org's id
+	keyOf map[string]string // demo org id → its key (every demo org)
 }
 
 // newConsoleEnv starts matchd with the demo catalogue on a fresh data
@@ -41,7 +43,7 @@ func newConsoleEnv(t *testing.T, extra ...string) *consoleEnv {
 	dir := t.TempDir()
 	m, _ := startMain(t, dir, extra...)
 	t.Cleanup(func() { _ = m.Close() })
-	raw, err := os.ReadFile(filepath.Join(dir, "demo-keys.json"))
+	raw, err := os.ReadFile(m.demoKeysPath())
 	if err != nil {
 		t.Fatalf("demo keys: %v", err)
 	}
@@ -49,13 +51,16 @@ func newConsoleEnv(t *testing.T, extra ...string) *consoleEnv {
 	if err := json.Unmarshal(raw, &keys); err != nil {
 		t.Fatal(err)
 	}
-	env := &consoleEnv{m: m, base: "http://" + m.Addr(), admin: "lm_test_admin_key", keys: map[string]string{}, orgs: map[string]string{}}
+	env := &consoleEnv{m: m, base: "http://" + m.Addr(), admin: "lm_test_admin_key",
+		keys: map[string]string{}, orgs: map[string]string{}, keyOf: map[string]string{}}
 	for _, k := range keys {
 		if _, ok := env.keys[k.Kind]; !ok {
 			env.keys[k.Kind], env.orgs[k.Kind] = k.APIKey, k.OrgID
 		}
+		env.keyOf[k.OrgID] = k.APIKey
 	}
 	env.keys["admin"], env.orgs["admin"] = env.admin, "org_admin"
+	env.keyOf["org_admin"] = env.admin
 	for _, kind := range []string{"admin", "cooperative", "factory", "importer", "mcn", "crossborder_firm"} {
 		if env.keys[kind] == "" {
 			t.Fatalf("the demo data has no %s org", kind)
@@ -147,6 +152,32 @@ func newBrowser(t *testing.T, env *consoleEnv, width, height int) *browser {
 	}()
 	t.Cleanup(b.assertClean)
 	return b
+}
+
+// signedIn opens a browser 1280 px wide signed in with key.
+func signedIn(t *testing.T, env *consoleEnv, key string) *browser {
+	t.Helper()
+	b := newBrowser(t, env, 1280, 900)
+	b.signIn(key)
+	return b
+}
+
+// phone opens a browser as wide as a phone (390 px) signed in with key.
+func phone(t *testing.T, env *consoleEnv, key string) *browser {
+	t.Helper()
+	b := newBrowser(t, env, 390, 844)
+	b.signIn(key)
+	return b
+}
+
+// checkFits fails the test when the page is wider than the window (a
+// pixel's rounding aside), with a screenshot overflow-<name>.
+func (b *browser) checkFits(name string) {
+	b.t.Helper()
+	if over := get(b, evalInt(`document.documentElement.scrollWidth - window.innerWidth`)); over > 1 {
+		b.screenshot("overflow-" + name)
+		b.t.Errorf("%s is %d px wider than the window", b.location(), over)
+	}
 }
 
 // timed bounds one browser step, so that a page that never shows what a
@@ -342,13 +373,82 @@ func formSignIn(t *testing.T, env *consoleEnv, c *http.Client, key string) strin
 	return res.Header.Get("Set-Cookie")
 }
 
-// setSelect chooses an option of a <select> and fires its change event.
-func setSelect(sel, value string) chromedp.Action[chromedp.Void] {
-	js := fmt.Sprintf(`(function(){var e=document.querySelector(%q);e.value=%q;e.dispatchEvent(new Event("change",{bubbles:true}));return true})()`, sel, value)
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Evaluate[bool](js)(ctx, t)
-		return err
-	})
+// choose chooses an option of a <select> and fires its change event.
+func (b *browser) choose(sel, v string) {
+	b.t.Helper()
+	b.setFiring(sel, v, "change")
+}
+
+// slide moves a range input to v and fires input and change, as a
+// dragged slider does.
+func (b *browser) slide(sel, v string) {
+	b.t.Helper()
+	b.setFiring(sel, v, "input", "change")
+}
+
+// setFiring sets a form control's value and fires events on it, failing
+// when the control did not take the value (no such option, out of range).
+func (b *browser) setFiring(sel, v string, events ...string) {
+	b.t.Helper()
+	js := `(function(){var e=document.querySelector(` + strconv.Quote(sel) + `);e.value=` + strconv.Quote(v) + `;`
+	for _, ev := range events {
+		js += `e.dispatchEvent(new Event(` + strconv.Quote(ev) + `,{bubbles:true}));`
+	}
+	js += `return e.value})()`
+	if got := get(b, chromedp.Evaluate[string](js)); got != v {
+		b.t.Fatalf("%s: value %q, want %q", sel, got, v)
+	}
+}
+
+// checkStatus opens console paths signed in with key, outside the
+// browser, and checks each answer's status.
+func checkStatus(t *testing.T, env *consoleEnv, key string, want int, paths ...string) {
+	t.Helper()
+	c := httpClient(t)
+	formSignIn(t, env, c, key)
+	for _, p := range paths {
+		res, err := c.Get(env.base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", p, res.StatusCode, want)
+		}
+	}
+}
+
+// checkDelete deletes what a console page shows with its delete button:
+// the browser lands on a page with landing (a selector), and the API no
+// longer has apiPath (for key).
+func checkDelete(t *testing.T, env *consoleEnv, b *browser, page, button, landing, apiPath, key string) {
+	t.Helper()
+	b.open(page)
+	b.click(button)
+	b.waitFor(landing)
+	if st, _ := call(t, env.m, "GET", apiPath, key, ""); st != http.StatusNotFound {
+		t.Errorf("GET %s after deleting it: %d, want 404", apiPath, st)
+	}
+}
+
+// postForm posts a form to a console path with c from this site, as a
+// browser without JavaScript does, and returns the answer's status and
+// body.
+func postForm(t *testing.T, env *consoleEnv, c *http.Client, path string, form url.Values) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("POST", env.base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", env.base)
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body)
 }
 
 // evalString evaluates a script expression that yields a string.

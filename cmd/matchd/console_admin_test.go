@@ -26,8 +26,7 @@ func TestConsoleAdmin(t *testing.T) {
 		t.Fatalf("to pending: %d", st)
 	}
 
-	b := newBrowser(t, env, 1280, 900)
-	b.signIn(env.admin)
+	b := signedIn(t, env, env.admin)
 	b.open("/console/review")
 	b.waitFor(`#review-queue [data-id="` + pid + `"]`)
 	b.screenshot("review")
@@ -45,7 +44,7 @@ func TestConsoleAdmin(t *testing.T) {
 	// Admission with a bad region code: the message by the field, the
 	// other values kept.
 	b.open("/console/orgs")
-	b.do(setSelect("#kind", "cooperative"))
+	b.choose("#kind", "cooperative")
 	b.typeInto("#name_zh", "石阡县苔茶专业合作社")
 	b.typeInto("#name_en", "Shiqian Tea Cooperative")
 	b.typeInto("#region_code", "999999")
@@ -72,8 +71,7 @@ func TestConsoleAdmin(t *testing.T) {
 	b.screenshot("org")
 
 	// The new org signs in with its key in its own browser.
-	ob := newBrowser(t, env, 1280, 900)
-	ob.signIn(key)
+	ob := signedIn(t, env, key)
 	ob.open("/console/products")
 	if strings.Contains(ob.location(), "/console/login") {
 		t.Fatal("the new org is not signed in")
@@ -81,11 +79,31 @@ func TestConsoleAdmin(t *testing.T) {
 
 	// Grade and suspension, then key rotation: the org's session ends.
 	b.open("/console/orgs/" + orgID)
-	b.do(setSelect("#grade", "A"))
+	b.choose("#grade", "A")
 	b.click("#org-save")
 	b.waitFor(".flash")
 	if g := b.text("#org-grade"); g != "A" {
 		t.Errorf("grade after saving: %q", g)
+	}
+	// Another admin suspends the org meanwhile: saving the open form says
+	// so, shows the current values, and saving again applies the choice.
+	if st, _ := call(t, env.m, "PATCH", "/v1/orgs/"+orgID, env.admin, `{"status":"suspended"}`); st != 200 {
+		t.Fatalf("suspend through the API: %d", st)
+	}
+	b.choose("#grade", "C")
+	b.click("#org-save")
+	b.waitFor("#form-errors")
+	if s := b.text("#org-status"); !strings.Contains(s, "暂停") {
+		t.Errorf("the stale form does not show the current status: %q", s)
+	}
+	if v := b.value("#grade"); v != "C" {
+		t.Errorf("the chosen grade was not kept: %q", v)
+	}
+	b.choose("#status", "approved")
+	b.click("#org-save")
+	b.waitFor(".flash")
+	if _, o := call(t, env.m, "GET", "/v1/orgs/"+orgID, env.admin, ""); o["grade"] != "C" || o["status"] != "approved" {
+		t.Errorf("after saving again: grade %v, status %v", o["grade"], o["status"])
 	}
 	b.click("#rotate-key")
 	b.waitFor("#new-key")
@@ -105,7 +123,7 @@ func TestConsoleAdmin(t *testing.T) {
 	// The audit trail shows the admission, the grade and the rotation.
 	b.open("/console/orgs/" + orgID)
 	audit := b.text("#audit")
-	for _, want := range []string{"准入", "grade: B → A", "更换密钥"} {
+	for _, want := range []string{"准入", "grade: B → A", "grade: A → C", "更换密钥"} {
 		if !strings.Contains(audit, want) {
 			t.Errorf("audit trail lacks %q:\n%s", want, audit)
 		}

@@ -3,23 +3,10 @@ package main
 import (
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/chromedp/chromedp"
 )
-
-// hsChoose sets a <select> to v.
-func hsChoose(b *browser, sel, v string) {
-	b.t.Helper()
-	js := `(function(){var e=document.querySelector(` + strconv.Quote(sel) + `);e.value=` + strconv.Quote(v) +
-		`;e.dispatchEvent(new Event("change",{bubbles:true}));return e.value})()`
-	if got := get(b, chromedp.Evaluate[string](js)); got != v {
-		b.t.Fatalf("select %s: value %q, want %q", sel, got, v)
-	}
-}
 
 // hsItems lists the items of a JSON list answer.
 func hsItems(t *testing.T, env *consoleEnv, path, key string) []map[string]any {
@@ -42,7 +29,6 @@ func hsItems(t *testing.T, env *consoleEnv, path, key string) []map[string]any {
 // a reload.
 func TestConsoleHosts(t *testing.T) {
 	env := newConsoleEnv(t)
-	keys := pfDemoKeys(t, env)
 
 	// The MCN that manages a host whose certification has expired.
 	all := hsItems(t, env, "/v1/hosts?limit=100", env.admin)
@@ -56,14 +42,13 @@ func TestConsoleHosts(t *testing.T) {
 			break
 		}
 	}
-	mcnKey := keys[owner]
+	mcnKey := env.keyOf[owner]
 	if mcnKey == "" {
 		t.Fatalf("no demo key for the hosts' MCN %s", owner)
 	}
 	mine := hsItems(t, env, "/v1/hosts?limit=100", mcnKey)
 
-	b := newBrowser(t, env, 1280, 900)
-	b.signIn(mcnKey)
+	b := signedIn(t, env, mcnKey)
 	b.open("/console/hosts")
 	if n := b.count("#hosts tr[data-id]"); n != len(mine) {
 		t.Fatalf("the host list shows %d hosts, the API %d", n, len(mine))
@@ -122,10 +107,10 @@ func TestConsoleHosts(t *testing.T) {
 	day := time.Now().AddDate(0, 0, 9).Format(time.DateOnly)
 	b.setValue("#name", "Nur 林")
 	b.setValue("#lang-code-1", "m1")
-	hsChoose(b, "#lang-level-1", "fluent")
+	b.choose("#lang-level-1", "fluent")
 	b.setValue("#markets", "MY, SG")
 	pfCheck(b, "#cat-tea")
-	hsChoose(b, "#cert_level", "senior")
+	b.choose("#cert_level", "senior")
 	b.setValue("#cert_expires_at", time.Now().AddDate(1, 0, 0).Format(time.DateOnly))
 	b.setValue("#followers", "5000")
 	b.setValue("#rating", "9")
@@ -186,21 +171,15 @@ func TestConsoleHosts(t *testing.T) {
 
 	// A cross-border firm looks for a tea host for Malaysia.
 	firm := env.keys["crossborder_firm"]
-	f := newBrowser(t, env, 1280, 900)
-	f.signIn(firm)
-	f.open("/console/host-requests")
-	f.click("#hreq-new")
-	f.waitFor("#hreq-form")
-	if n := f.count(`#hreq-form input[type=range][name^="weights."]`); n != 8 {
-		t.Errorf("%d host weight sliders, want 8", n)
-	}
+	f := signedIn(t, env, firm)
+	pfOpenNew(f, "/console/host-requests", "#hreq-new", "#hreq-form", 8)
 	f.setValue("#title", "福建白茶出口马来西亚")
 	pfCheck(f, "#cat-tea")
 	f.setValue("#target_markets", "MY")
 	f.setValue("#lang-code-0", "zh")
-	hsChoose(f, "#lang-level-0", "fluent")
+	f.choose("#lang-level-0", "fluent")
 	f.setValue("#lang-code-1", "ms")
-	hsChoose(f, "#lang-level-1", "conversational")
+	f.choose("#lang-level-1", "conversational")
 	f.setValue("#budget_cny_per_hour", "abc")
 	f.setValue("#notes", "懂茶文化")
 	f.click("#save")
@@ -222,14 +201,10 @@ func TestConsoleHosts(t *testing.T) {
 		t.Errorf("stored request: %v", stored)
 	}
 	f.waitFor("#matches li.match")
-	shown := pfMatches(f)
-	apiMatches := hsItems(t, env, "/v1/host-requests/"+reqID+"/matches", firm)
-	if len(shown) == 0 || len(shown) != len(apiMatches) {
-		t.Fatalf("%d host matches shown, the API has %d", len(shown), len(apiMatches))
-	}
-	firstID, reasonsZh := pfReasons(t, env, "/v1/host-requests/"+reqID+"/matches", firm, "zh")
-	if shown[0].ID != firstID || strings.Join(shown[0].Reasons, "|") != strings.Join(reasonsZh, "|") {
-		t.Errorf("first host match %s %q, the API's %s %q", shown[0].ID, shown[0].Reasons, firstID, reasonsZh)
+	apiMatches := "/v1/host-requests/" + reqID + "/matches"
+	shown := pfCheckFirst(t, env, f, apiMatches, firm, "zh")
+	if n := len(hsItems(t, env, apiMatches, firm)); len(shown) != n {
+		t.Fatalf("%d host matches shown, the API has %d", len(shown), n)
 	}
 	for _, mt := range shown {
 		if len(mt.Factors) != 8 {
@@ -247,21 +222,11 @@ func TestConsoleHosts(t *testing.T) {
 	f.screenshot("host-matches-1280-zh")
 	f.open("/console/host-requests/" + reqID + "?lang=en")
 	f.waitFor("#matches li.match")
-	_, reasonsEn := pfReasons(t, env, "/v1/host-requests/"+reqID+"/matches", firm, "en")
-	if got := pfMatches(f)[0].Reasons; strings.Join(got, "|") != strings.Join(reasonsEn, "|") {
-		t.Errorf("English host reasons %q, the API's %q", got, reasonsEn)
-	}
+	pfCheckFirst(t, env, f, apiMatches, firm, "en")
 	f.screenshot("host-matches-1280-en")
 
 	// A slider re-ranks the hosts without a reload.
-	get(f, chromedp.Evaluate[bool](`window.__noReload = 1, true`))
-	pfSlide(f, "#w-rating", "5")
-	pfSlide(f, "#w-language", "0")
-	f.waitFor("#matches #preview-note")
-	if get(f, chromedp.Evaluate[int](`window.__noReload || 0`)) != 1 {
-		t.Fatal("moving a host slider reloaded the page")
-	}
-	after := pfMatches(f)
+	after := pfPreview(f, "#w-rating", "5", "#w-language", "0")
 	if len(after) == 0 || !strings.Contains(strings.Join(after[0].Fvals, "|"), "× 5") {
 		t.Errorf("the host bars do not show the new weight: %v", after)
 	}
@@ -271,24 +236,11 @@ func TestConsoleHosts(t *testing.T) {
 	}
 
 	// Phone width.
-	p := newBrowser(t, env, 390, 844)
-	p.signIn(firm)
-	p.open("/console/host-requests/" + reqID)
-	p.waitFor("#matches li.match")
-	if get(p, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)) {
-		t.Error("the host request page is wider than a phone")
-	}
-	pfScrollTo(p, "#matches")
-	p.screenshot("host-matches-390-zh")
-	p.open("/console/host-requests/" + reqID + "?lang=en")
-	p.waitFor("#matches li.match")
-	pfScrollTo(p, "#matches")
-	p.screenshot("host-matches-390-en")
+	p := phone(t, env, firm)
+	pfPhoneMatches(p, "/console/host-requests/"+reqID, "host-matches")
 	p.signOut()
 	p.signIn(mcnKey)
 	p.open("/console/hosts")
-	if get(p, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)) {
-		t.Error("the host list is wider than a phone")
-	}
+	p.checkFits("hosts-390-en")
 	p.screenshot("hosts-390-en")
 }

@@ -74,8 +74,7 @@ func prodGetPage(t *testing.T, c *http.Client, u string) string {
 func TestConsoleProducts(t *testing.T) {
 	env := newConsoleEnv(t)
 	coop := env.keys["cooperative"]
-	b := newBrowser(t, env, 1280, 900)
-	b.signIn(coop)
+	b := signedIn(t, env, coop)
 
 	// The form with a bad price: the API's message by price_cny, all else kept.
 	b.open("/console/products/new")
@@ -265,35 +264,20 @@ func TestConsoleProducts(t *testing.T) {
 		t.Fatal("no CSRF token on the product page")
 	}
 	_, cur = call(t, env.m, "GET", "/v1/products/"+id, coop, "")
-	form := url.Values{"csrf_token": {token[1]}, "stock": {"612"}, "version": {"1"}, "from": {"product"}}
-	req, _ := http.NewRequest("POST", env.base+"/console/products/"+id+"/stock", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", env.base)
-	res, err := nojs.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusPreconditionFailed || !strings.Contains(string(body), `value="612"`) ||
-		!strings.Contains(string(body), fmt.Sprintf(`name="version" value="%d"`, int(cur["version"].(float64)))) || !strings.Contains(string(body), "stockmsg stale") {
-		t.Errorf("stale stock edit without JavaScript: %d\n%s", res.StatusCode, body)
+	st, body := postForm(t, env, nojs, "/console/products/"+id+"/stock",
+		url.Values{"csrf_token": {token[1]}, "stock": {"612"}, "version": {"1"}, "from": {"product"}})
+	if st != http.StatusPreconditionFailed || !strings.Contains(body, `value="612"`) ||
+		!strings.Contains(body, fmt.Sprintf(`name="version" value="%d"`, int(cur["version"].(float64)))) || !strings.Contains(body, "stockmsg stale") {
+		t.Errorf("stale stock edit without JavaScript: %d\n%s", st, body)
 	}
 
 	// The same from the list, with a bad value: 400, the list again with
 	// the typed value and the API's message in the product's row.
-	form = url.Values{"csrf_token": {token[1]}, "stock": {"abc"}, "version": {"1"}, "from": {"list"}, "q": {"lumina"}}
-	req, _ = http.NewRequest("POST", env.base+"/console/products/"+id+"/stock", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", env.base)
-	if res, err = nojs.Do(req); err != nil {
-		t.Fatal(err)
-	}
-	body, _ = io.ReadAll(res.Body)
-	res.Body.Close()
-	if i := strings.Index(string(body), `data-id="`+id+`"`); res.StatusCode != http.StatusBadRequest || i < 0 ||
-		!strings.Contains(string(body[i:]), `value="abc"`) || !strings.Contains(string(body[i:]), wantStock) {
-		t.Errorf("bad stock from the list without JavaScript: %d\n%s", res.StatusCode, body)
+	st, body = postForm(t, env, nojs, "/console/products/"+id+"/stock",
+		url.Values{"csrf_token": {token[1]}, "stock": {"abc"}, "version": {"1"}, "from": {"list"}, "q": {"lumina"}})
+	if i := strings.Index(body, `data-id="`+id+`"`); st != http.StatusBadRequest || i < 0 ||
+		!strings.Contains(body[i:], `value="abc"`) || !strings.Contains(body[i:], wantStock) {
+		t.Errorf("bad stock from the list without JavaScript: %d\n%s", st, body)
 	}
 
 	// The quick edit on the product page keeps the product form current:
@@ -316,49 +300,29 @@ func TestConsoleProducts(t *testing.T) {
 	}
 
 	// On a phone, in English: nothing wider than the screen.
-	phone := newBrowser(t, env, 390, 844)
-	phone.signIn(coop)
+	p390 := phone(t, env, coop)
 	for _, pg := range []struct{ path, shot string }{
 		{"/console/products?lang=en", "products-list-390-en"},
 		{"/console/products/" + id, "product-buyers-390-en"},
 		{"/console/products/new", "product-form-390-en"},
 		{"/console/products?lang=zh", "products-list-390"},
 	} {
-		phone.open(pg.path)
-		if w := get(phone, evalInt(`document.documentElement.scrollWidth`)); w > 390 {
-			t.Errorf("%s is %d px wide on a 390 px screen", pg.path, w)
-		}
-		phone.screenshot(pg.shot)
+		p390.open(pg.path)
+		p390.checkFits(pg.shot)
+		p390.screenshot(pg.shot)
 	}
 
 	// Delete: back to the list with a message, and the API no longer has it.
-	b.open("/console/products/" + id)
-	b.click("#delete-product")
-	b.waitFor("#products")
-	if st, _ := call(t, env.m, "GET", "/v1/products/"+id, coop, ""); st != http.StatusNotFound {
-		t.Errorf("GET a deleted product: %d", st)
-	}
+	checkDelete(t, env, b, "/console/products/"+id, "#delete-product", "#products", "/v1/products/"+id, coop)
 
 	// An MCN may not use the supplier pages.
-	c := httpClient(t)
-	formSignIn(t, env, c, env.keys["mcn"])
-	for _, p := range []string{"/console/products", "/console/products/new", "/console/import"} {
-		res, err := c.Get(env.base + p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusForbidden {
-			t.Errorf("mcn GET %s: %d, want 403", p, res.StatusCode)
-		}
-	}
+	checkStatus(t, env, env.keys["mcn"], http.StatusForbidden, "/console/products", "/console/products/new", "/console/import")
 }
 
 func TestConsoleImport(t *testing.T) {
 	env := newConsoleEnv(t)
 	imp, org := env.keys["importer"], env.orgs["importer"]
-	b := newBrowser(t, env, 1280, 900)
-	b.signIn(imp)
+	b := signedIn(t, env, imp)
 	dir := t.TempDir()
 
 	// NDJSON with a bad line (line 3) and a blank one.
@@ -438,29 +402,17 @@ func TestConsoleImport(t *testing.T) {
 	b.screenshot("import-result-csv")
 
 	// Another org's job is not found.
-	jobURL := b.location()
-	c := httpClient(t)
-	formSignIn(t, env, c, env.keys["cooperative"])
-	res, err := c.Get(jobURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusNotFound {
-		t.Errorf("another org's import job: %d, want 404", res.StatusCode)
-	}
+	job := strings.TrimPrefix(b.location(), env.base)
+	checkStatus(t, env, env.keys["cooperative"], http.StatusNotFound, job)
 
 	// The result on a phone, in English.
-	phone := newBrowser(t, env, 390, 844)
-	phone.signIn(imp)
-	phone.open(strings.TrimPrefix(jobURL, env.base) + "?lang=en")
-	phone.waitFor("#import-errors")
-	if w := get(phone, evalInt(`document.documentElement.scrollWidth`)); w > 390 {
-		t.Errorf("the import result is %d px wide on a 390 px screen", w)
-	}
-	phone.screenshot("import-result-390-en")
-	phone.open("/console/import")
-	phone.screenshot("import-form-390-en")
+	p390 := phone(t, env, imp)
+	p390.open(job + "?lang=en")
+	p390.waitFor("#import-errors")
+	p390.checkFits("import-result-390-en")
+	p390.screenshot("import-result-390-en")
+	p390.open("/console/import")
+	p390.screenshot("import-form-390-en")
 
 	// A file over the limit: a clear message, not a 500.
 	big := filepath.Join(dir, "big.ndjson")

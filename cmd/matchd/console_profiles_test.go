@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"net/http"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -43,17 +42,6 @@ func pfMatches(b *browser) []pfMatch {
 	return out
 }
 
-// pfSlide moves a range input to v and fires input and change, as a
-// dragged slider does.
-func pfSlide(b *browser, sel, v string) {
-	b.t.Helper()
-	js := `(function(){var e=document.querySelector(` + strconv.Quote(sel) + `);e.value=` + strconv.Quote(v) +
-		`;e.dispatchEvent(new Event("input",{bubbles:true}));e.dispatchEvent(new Event("change",{bubbles:true}));return e.value})()`
-	if got := get(b, chromedp.Evaluate[string](js)); got != v {
-		b.t.Fatalf("slider %s: value %q, want %q", sel, got, v)
-	}
-}
-
 // pfScrollTo scrolls the element matching sel to the top of the window.
 func pfScrollTo(b *browser, sel string) {
 	b.t.Helper()
@@ -64,25 +52,6 @@ func pfScrollTo(b *browser, sel string) {
 func pfCheck(b *browser, sel string) {
 	b.t.Helper()
 	get(b, chromedp.Evaluate[bool](`(function(){var e=document.querySelector(`+strconv.Quote(sel)+`);e.checked=true;return true})()`))
-}
-
-// pfDemoKeys maps each demo org's id to its key (demo-keys.json lists
-// every demo org).
-func pfDemoKeys(t *testing.T, env *consoleEnv) map[string]string {
-	t.Helper()
-	raw, err := os.ReadFile(env.m.demoKeysPath())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keys []demoKey
-	if err := json.Unmarshal(raw, &keys); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	for _, k := range keys {
-		out[k.OrgID] = k.APIKey
-	}
-	return out
 }
 
 // pfReasons is the reasons of the API's first match in one language.
@@ -108,6 +77,63 @@ func pfReasons(t *testing.T, env *consoleEnv, path, key, lang string) (string, [
 	return inner["id"].(string), out
 }
 
+// pfOpenNew opens a form with weight sliders from its list's "new" button
+// (list, button and form are an address and selectors): it has a slider
+// per factor.
+func pfOpenNew(b *browser, list, button, form string, factors int) {
+	b.t.Helper()
+	b.open(list)
+	b.click(button)
+	b.waitFor(form)
+	if n := b.count(form + ` input[type=range][name^="weights."]`); n != factors {
+		b.t.Fatalf("%s: %d weight sliders, want one per factor (%d)", form, n, factors)
+	}
+}
+
+// pfCheckFirst reads the matches the page shows: there are some, and the
+// first is the API's first (GET path as key) with its reasons in lang.
+func pfCheckFirst(t *testing.T, env *consoleEnv, b *browser, path, key, lang string) []pfMatch {
+	t.Helper()
+	shown := pfMatches(b)
+	if len(shown) == 0 {
+		t.Fatalf("%s: no matches shown", b.location())
+	}
+	firstID, reasons := pfReasons(t, env, path, key, lang)
+	if shown[0].ID != firstID || strings.Join(shown[0].Reasons, "|") != strings.Join(reasons, "|") {
+		t.Errorf("%s: first match %s %q, the API's %s %q", b.location(), shown[0].ID, shown[0].Reasons, firstID, reasons)
+	}
+	return shown
+}
+
+// pfPreview moves weight sliders (selector, value, …) and returns the
+// matches previewed for the unsaved weights, failing if the page reloaded.
+func pfPreview(b *browser, moves ...string) []pfMatch {
+	b.t.Helper()
+	get(b, chromedp.Evaluate[bool](`window.__noReload = 1, true`))
+	for i := 0; i+1 < len(moves); i += 2 {
+		b.slide(moves[i], moves[i+1])
+	}
+	b.waitFor("#matches #preview-note")
+	if get(b, chromedp.Evaluate[int](`window.__noReload || 0`)) != 1 {
+		b.t.Fatal("moving a slider reloaded the page")
+	}
+	return pfMatches(b)
+}
+
+// pfPhoneMatches opens a page with matches on a phone in Chinese and in
+// English: nothing is wider than the screen; screenshots shot-390-zh and
+// shot-390-en show the matches.
+func pfPhoneMatches(p *browser, path, shot string) {
+	p.t.Helper()
+	for _, lang := range []string{"zh", "en"} {
+		p.open(path + "?lang=" + lang)
+		p.waitFor("#matches li.match")
+		p.checkFits(shot + "-390-" + lang)
+		pfScrollTo(p, "#matches")
+		p.screenshot(shot + "-390-" + lang)
+	}
+}
+
 // TestConsoleProfiles builds a demand profile through the form (with bad
 // values first), reads its explained matches in Chinese and English,
 // re-ranks them by moving weight sliders without a page reload, saves the
@@ -115,15 +141,9 @@ func pfReasons(t *testing.T, env *consoleEnv, path, key, lang string) (string, [
 func TestConsoleProfiles(t *testing.T) {
 	env := newConsoleEnv(t)
 	key := env.keys["mcn"]
-	b := newBrowser(t, env, 1280, 900)
-	b.signIn(key)
+	b := signedIn(t, env, key)
 
-	b.open("/console/profiles")
-	b.click("#profile-new")
-	b.waitFor("#profile-form")
-	if n := b.count(`#profile-form input[type=range][name^="weights."]`); n != 10 {
-		t.Fatalf("%d weight sliders, want one per factor (10)", n)
-	}
+	pfOpenNew(b, "/console/profiles", "#profile-new", "#profile-form", 10)
 	for _, name := range []string{"name", "keywords", "categories", "price_min", "price_max", "min_commission_rate",
 		"expected_units", "min_stock", "required_certifications", "preferred_certifications", "audience_regions",
 		"target_markets", "stream_date", "poverty_relief_min_share", "status"} {
@@ -150,7 +170,7 @@ func TestConsoleProfiles(t *testing.T) {
 	b.setValue("#audience_regions", "310000")
 	b.setValue("#target_markets", "CN")
 	b.setValue("#stream_date", time.Now().AddDate(0, 1, 0).Format("2006-01-02")+"T20:00")
-	pfSlide(b, "#w-poverty_relief", "2")
+	b.slide("#w-poverty_relief", "2")
 	b.screenshot("profile-form-1280-zh")
 	b.click("#save")
 	b.waitFor("#price_min-error")
@@ -220,14 +240,8 @@ func TestConsoleProfiles(t *testing.T) {
 	}
 	b.open("/console/profiles/" + id)
 	b.waitFor("#matches li.match")
-	matches := pfMatches(b)
-	if len(matches) == 0 {
-		t.Fatal("no matches shown")
-	}
-	firstID, reasonsZh := pfReasons(t, env, "/v1/demand-profiles/"+id+"/matches?limit=20", key, "zh")
-	if matches[0].ID != firstID {
-		t.Errorf("first match %s, the API's %s", matches[0].ID, firstID)
-	}
+	apiMatches := "/v1/demand-profiles/" + id + "/matches?limit=20"
+	matches := pfCheckFirst(t, env, b, apiMatches, key, "zh")
 	for _, mt := range matches {
 		if _, err := strconv.ParseFloat(mt.Score, 64); err != nil {
 			t.Errorf("match %s has no score (%q)", mt.ID, mt.Score)
@@ -241,9 +255,6 @@ func TestConsoleProfiles(t *testing.T) {
 			}
 		}
 	}
-	if strings.Join(matches[0].Reasons, "|") != strings.Join(reasonsZh, "|") {
-		t.Errorf("reasons shown %q, the API's %q", matches[0].Reasons, reasonsZh)
-	}
 	if b.count("#matches-summary") != 1 {
 		t.Error("no summary of candidates and time")
 	}
@@ -252,10 +263,7 @@ func TestConsoleProfiles(t *testing.T) {
 	// English: the API's English reasons.
 	b.open("/console/profiles/" + id + "?lang=en")
 	b.waitFor("#matches li.match")
-	_, reasonsEn := pfReasons(t, env, "/v1/demand-profiles/"+id+"/matches?limit=20", key, "en")
-	if got := pfMatches(b)[0].Reasons; strings.Join(got, "|") != strings.Join(reasonsEn, "|") {
-		t.Errorf("English reasons shown %q, the API's %q", got, reasonsEn)
-	}
+	pfCheckFirst(t, env, b, apiMatches, key, "en")
 	if !strings.Contains(b.text("h2#matches-title"), "Matching") {
 		t.Errorf("the English page's matches title: %q", b.text("h2#matches-title"))
 	}
@@ -265,15 +273,7 @@ func TestConsoleProfiles(t *testing.T) {
 
 	// Moving sliders re-ranks without a page reload, and is not stored.
 	before := pfMatches(b)
-	get(b, chromedp.Evaluate[bool](`window.__noReload = 1, true`))
-	pfSlide(b, "#w-text", "0")
-	pfSlide(b, "#w-price", "0")
-	pfSlide(b, "#w-commission", "5")
-	b.waitFor("#matches #preview-note")
-	if get(b, chromedp.Evaluate[int](`window.__noReload || 0`)) != 1 {
-		t.Fatal("moving a slider reloaded the page")
-	}
-	after := pfMatches(b)
+	after := pfPreview(b, "#w-text", "0", "#w-price", "0", "#w-commission", "5")
 	if len(after) == 0 {
 		t.Fatal("no matches after moving sliders")
 	}
@@ -341,19 +341,8 @@ func TestConsoleProfiles(t *testing.T) {
 	}
 
 	// Phone width, both languages.
-	p := newBrowser(t, env, 390, 844)
-	p.signIn(key)
-	p.open("/console/profiles/" + id)
-	p.waitFor("#matches li.match")
-	if wide := get(p, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)); wide {
-		t.Error("the profile page is wider than a phone")
-	}
-	pfScrollTo(p, "#matches")
-	p.screenshot("profile-matches-390-zh")
-	p.open("/console/profiles/" + id + "?lang=en")
-	p.waitFor("#matches li.match")
-	pfScrollTo(p, "#matches")
-	p.screenshot("profile-matches-390-en")
+	p := phone(t, env, key)
+	pfPhoneMatches(p, "/console/profiles/"+id, "profile-matches")
 	p.open("/console/profiles/new")
 	p.screenshot("profile-form-390-en")
 	p.open("/console/profiles/new?lang=zh")
@@ -363,26 +352,10 @@ func TestConsoleProfiles(t *testing.T) {
 	b.open("/console/profiles/new?lang=zh")
 
 	// Deleting.
-	b.open("/console/profiles/" + id)
-	b.click("#delete")
-	b.waitFor(".flash")
-	if st, _ := call(t, env.m, "GET", "/v1/demand-profiles/"+id, key, ""); st != http.StatusNotFound {
-		t.Errorf("deleted profile answers %d", st)
-	}
+	checkDelete(t, env, b, "/console/profiles/"+id, "#delete", ".flash", "/v1/demand-profiles/"+id, key)
 
 	// Other roles are kept out.
-	c := httpClient(t)
-	formSignIn(t, env, c, env.keys["factory"])
-	for _, path := range []string{"/console/profiles", "/console/profiles/new", "/console/hosts"} {
-		res, err := c.Get(env.base + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusForbidden {
-			t.Errorf("a factory opening %s: %d, want 403", path, res.StatusCode)
-		}
-	}
+	checkStatus(t, env, env.keys["factory"], http.StatusForbidden, "/console/profiles", "/console/profiles/new", "/console/hosts")
 	b.signOut()
 	b.signIn(env.keys["factory"])
 	b.open("/console/profiles")

@@ -33,17 +33,9 @@ func TestConsoleSessionAndCSRF(t *testing.T) {
 
 	// A wrong key: the form again with a message; never a 500.
 	for _, key := range []string{"lm_wrong", "", strings.Repeat("x", 5000), "lm_\x00\u202e"} {
-		req, _ := http.NewRequest("POST", env.base+"/console/login", strings.NewReader(url.Values{"api_key": {key}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", env.base)
-		res, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if res.StatusCode >= 500 || res.StatusCode == http.StatusSeeOther || !strings.Contains(string(body), `id="login-error"`) {
-			t.Errorf("wrong key %.20q: %d, message shown: %v", key, res.StatusCode, strings.Contains(string(body), `id="login-error"`))
+		st, body := postForm(t, env, c, "/console/login", url.Values{"api_key": {key}})
+		if st >= 500 || st == http.StatusSeeOther || !strings.Contains(body, `id="login-error"`) {
+			t.Errorf("wrong key %.20q: %d, message shown: %v", key, st, strings.Contains(body, `id="login-error"`))
 		}
 	}
 
@@ -139,14 +131,7 @@ func TestConsoleSessionAndCSRF(t *testing.T) {
 	// Signing out ends the session on the server: the old cookie no longer
 	// opens a page.
 	old := regexp.MustCompile(`lm_session=([^;]+)`).FindStringSubmatch(setCookie)[1]
-	req, _ = http.NewRequest("POST", env.base+"/console/logout", strings.NewReader(url.Values{"csrf_token": {string(token[1])}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", env.base)
-	res, err = c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
+	postForm(t, env, c, "/console/logout", url.Values{"csrf_token": {string(token[1])}})
 	replay, _ := http.NewRequest("GET", env.base+"/console/search", nil)
 	replay.AddCookie(&http.Cookie{Name: "lm_session", Value: old})
 	res, err = http.DefaultTransport.RoundTrip(replay)

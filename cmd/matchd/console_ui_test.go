@@ -23,16 +23,10 @@ func TestConsolePhoneAndKeyboard(t *testing.T) {
 	env := newConsoleEnv(t)
 	for role, pages := range rolePages {
 		t.Run(role, func(t *testing.T) {
-			b := newBrowser(t, env, 390, 844)
-			b.signIn(env.keys[role])
+			b := phone(t, env, env.keys[role])
 			for _, p := range pages {
 				b.open(p)
-				var over int
-				over = get(b, evalInt(`document.documentElement.scrollWidth - window.innerWidth`))
-				if over > 1 {
-					b.screenshot("overflow-" + role + strings.ReplaceAll(p, "/", "_"))
-					t.Errorf("%s at 390 px is %d px wider than the screen", p, over)
-				}
+				b.checkFits(role + strings.ReplaceAll(p, "/", "_"))
 				unlabelled := get(b, evalString(`Array.from(document.querySelectorAll("input,select,textarea")).filter(function(e){
 					if (e.type === "hidden" || e.closest("[hidden]")) return false;
 					if (e.getAttribute("aria-label") || e.closest("label")) return false;
@@ -57,8 +51,7 @@ func TestConsolePhoneAndKeyboard(t *testing.T) {
 // that it is remembered across pages and sign-ins, and that ?lang= works.
 func TestConsoleLanguage(t *testing.T) {
 	env := newConsoleEnv(t)
-	b := newBrowser(t, env, 1280, 900)
-	b.signIn(env.keys["cooperative"])
+	b := signedIn(t, env, env.keys["cooperative"])
 	b.open("/console/")
 	if lang := get(b, evalString(`document.documentElement.lang`)); lang != "zh-CN" {
 		t.Errorf("default language %q, want zh-CN", lang)
@@ -101,8 +94,7 @@ func TestConsoleEscapesText(t *testing.T) {
 	if st, v := call(t, env.m, "POST", "/v1/products", env.keys["cooperative"], body); st != 201 {
 		t.Fatalf("product: %d %v", st, v)
 	}
-	b := newBrowser(t, env, 1280, 900)
-	b.signIn(env.keys["mcn"])
+	b := signedIn(t, env, env.keys["mcn"])
 	b.open("/console/search?q=脐橙测试")
 	b.waitText("#results", "alert(1)")
 	if n := b.count("#results img, #results script"); n != 0 {

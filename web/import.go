@@ -366,7 +366,11 @@ func (s *Server) importUpload(w http.ResponseWriter, rq *request) {
 	// The job outlives the request: it keeps the request's values but not
 	// its cancellation, and calls the API with the session's credential.
 	call := jobCaller(context.WithoutCancel(rq.ctx()), s, rq.se, rq.r.RemoteAddr)
-	go s.runImport(job, call, data)
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.runImport(job, call, data)
+	}()
 	s.log.Info("import started", "job", job.id, "org", job.org, "format", format, "lines", job.total, "bytes", len(data))
 	rq.redirect(w, "/console/import/"+job.id)
 }

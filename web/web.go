@@ -5,6 +5,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -57,6 +58,7 @@ type Server struct {
 	mux      *http.ServeMux
 	cop      *http.CrossOriginProtection
 	jobs     *jobs
+	bg       sync.WaitGroup // running imports
 	signInMu sync.Mutex
 	signIns  map[string]*rate.Limiter
 }
@@ -93,6 +95,23 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.routes()
 	return s, nil
+}
+
+// Close waits until the running imports have finished or ctx ends (each
+// accepted line is in the database as soon as its chunk is answered; an
+// import cut short by shutdown keeps what it stored).
+func (s *Server) Close(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		s.bg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("console: imports still running at shutdown: %w", ctx.Err())
+	}
 }
 
 // Handler serves / (a redirect), /console/ and its assets.

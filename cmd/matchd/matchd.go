@@ -74,6 +74,7 @@ type Main struct {
 	hosts    *indexer.HostIndex
 	follower *indexer.Follower
 	api      *api.Server
+	console  *web.Server
 	http     *http.Server
 	pprof    *http.Server // --pprof-addr; nil when off
 	ln       net.Listener
@@ -327,7 +328,7 @@ func (m *Main) runServe(ctx context.Context) error {
 			return 0
 		}))
 
-	console, err := web.New(web.Config{API: m.api.Handler(), Auth: m.api, Sessions: m.store, Regions: m.regions,
+	m.console, err = web.New(web.Config{API: m.api.Handler(), Auth: m.api, Sessions: m.store, Regions: m.regions,
 		Logger: m.log.With("component", "console")})
 	if err != nil {
 		return fmt.Errorf("console: %w", err)
@@ -338,7 +339,7 @@ func (m *Main) runServe(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	m.http = &http.Server{
-		Handler:           rootHandler(m.api.Handler(), console.Handler()),
+		Handler:           rootHandler(m.api.Handler(), m.console.Handler()),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -561,6 +562,11 @@ func (m *Main) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		if err := m.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+		if m.console != nil {
+			if err := m.console.Close(ctx); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		cancel()
 	}

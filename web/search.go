@@ -55,11 +55,14 @@ func (s *Server) search(w http.ResponseWriter, rq *request) {
 	data := searchPage{Form: newForm(q)}
 	// An empty page shows the form and the whole catalogue's facets.
 	cursor, trail := in.Get("cursor"), in.Get("trail")
-	if cursor != "" {
-		q.Set("cursor", cursor)
+	apiQ := url.Values{"limit": {"20"}}
+	for k, v := range q {
+		apiQ[k] = v
 	}
-	q.Set("limit", "20")
-	res := rq.call(http.MethodGet, "/v1/products", q, nil, 0)
+	if cursor != "" {
+		apiQ.Set("cursor", cursor)
+	}
+	res := rq.call(http.MethodGet, "/v1/products", apiQ, nil, 0)
 	switch {
 	case res.Status == http.StatusBadRequest:
 		data.Form.withProblem(res.Problem)

@@ -19,6 +19,7 @@ require (
 	golang.org/x/text v0.41.0
 	golang.org/x/time v0.16.0
 	modernc.org/sqlite v1.32.0
+	pgregory.net/rapid v1.3.0
 )
 
 require (

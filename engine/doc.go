@@ -206,4 +206,40 @@
 // Nothing is allocated per candidate (only a cache entry per distinct time
 // zone). ScoreHost, called alone, gives exactly the figures and reasons that
 // MatchHosts gives for the same candidate.
+//
+// # Reservations and samples
+//
+// A reservation is an MCN's hold on units of a product for a stream
+// (PrepareReservation validates it and makes it held; the hold lasts
+// DefaultHold unless hold_until says otherwise, at most MaxHold).
+// ApplyReservation moves it on; who may act, and from where:
+//
+//	held ──confirm (supplier)──▶ confirmed ──ship (supplier)──▶ shipped ──result (mcn)──▶ completed
+//	 │ │                             │
+//	 │ └──cancel (mcn, supplier)──▶ cancelled ◀──cancel (mcn, supplier)
+//	 │
+//	 └──expire (system, once expires_at has passed)──▶ expired
+//
+// Any other action answers, in this order: KindForbidden when the party may
+// never take it (MayReservation), KindConflict naming the current state
+// when the state does not allow it, KindInvalid naming the action's bad
+// fields (units_sold ≤ units, units_returned ≤ units_sold, rating 1..5). A
+// hold whose expires_at has passed is expired as of then (StatusAt) even
+// before the sweep records it: it can no longer be confirmed or cancelled.
+//
+// Stock. Held and confirmed reservations book their units against the
+// product's stock; available = max(0, stock − booked) (Available). The
+// invariant is booked ≤ stock at every moment. StockLedger holds the
+// arithmetic: Book refuses units that do not fit with KindConflict naming
+// units and a *Shortage cause carrying what is available; SetStock refuses
+// a stock below the booked units with KindConflict naming stock; Release
+// (cancelled, expired) and Ship (the units leave booking and stock alike)
+// follow a reservation's transitions as LedgerEffect says. The store
+// applies these steps atomically, one ledger entry each.
+//
+// A sample request (PrepareSampleRequest, only for a product with
+// sample_available, else KindConflict) goes requested → accepted
+// (supplier) → shipped (supplier, tracking_no required) → received (mcn),
+// or requested → declined (supplier, reason required); ApplySample checks
+// party, state and input in the same order as ApplyReservation.
 package engine

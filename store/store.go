@@ -67,6 +67,15 @@ type Store struct {
 	closing  chan struct{} // closed by Close: background work stops
 	bg       sync.WaitGroup
 	closed   sync.Once
+
+	// The stock ledger (ledger.go).
+	ledger      *mongo.Collection
+	ledgerHeads *mongo.Collection // each product's hint of its ledger's head
+	// ledgerAttempts bounds the appends of one ledger operation.
+	ledgerAttempts int
+	// beforeAppend, when set (tests only), runs between reading a ledger's
+	// head and inserting the next entry.
+	beforeAppend func(productID string, head int64)
 }
 
 // Open connects to the MongoDB at uri and prepares the collections and
@@ -103,6 +112,7 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 		orgs: db.Collection(collOrgs), products: db.Collection(collProducts),
 		keys: db.Collection(collKeys), counters: db.Collection(collCounters), audit: db.Collection(collAudit),
 		profiles: db.Collection(collProfiles), sessions: db.Collection(collSessions),
+		ledger: db.Collection(collLedger), ledgerHeads: db.Collection(collLedgerHeads), ledgerAttempts: defaultLedgerAttempts,
 		now: opts.Now, log: opts.Logger, timeout: opts.Timeout, locks: &stripes{}, closing: make(chan struct{}), embedded: opts.Embedded, dbName: opts.Database,
 	}
 	return s, nil
@@ -120,6 +130,8 @@ func (s *Store) Init(ctx context.Context) error {
 		{s.products, mongo.IndexModel{Keys: bson.D{{Key: "seq", Value: 1}}, Options: options.Index().SetName("seq")}},
 		{s.orgs, mongo.IndexModel{Keys: bson.D{{Key: "seq", Value: 1}}, Options: options.Index().SetName("seq")}},
 		{s.audit, mongo.IndexModel{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "at", Value: 1}}, Options: options.Index().SetName("org_at")}},
+		// One entry per operation (kind, product, reference): see ledger.go.
+		{s.ledger, mongo.IndexModel{Keys: bson.D{{Key: "op", Value: 1}}, Options: options.Index().SetUnique(true).SetName("op")}},
 	} {
 		if err := ensureIndex(ctx, ix.coll, ix.model); err != nil {
 			return classify(op, err)
@@ -131,7 +143,7 @@ func (s *Store) Init(ctx context.Context) error {
 		if err != nil {
 			return classify(op, err)
 		}
-		for _, c := range []string{collOrgs, collProducts, collKeys, collCounters, collAudit, collProfiles, collHosts, collHostRequests, collSessions} {
+		for _, c := range []string{collOrgs, collProducts, collKeys, collCounters, collAudit, collProfiles, collHosts, collHostRequests, collSessions, collLedger, collLedgerHeads} {
 			if !slices.Contains(names, c) {
 				if err := s.db.CreateCollection(ctx, c); err != nil && !isAlreadyExists(err) {
 					return classify(op, err)

@@ -16,18 +16,6 @@ func heldReservation() Reservation {
 		StreamDate: dealNow.Add(72 * time.Hour), Status: ReservationHeld, ExpiresAt: dealNow.Add(DefaultHold)}
 }
 
-func fieldsOf(err error) []string {
-	var e *Error
-	if !errors.As(err, &e) {
-		return nil
-	}
-	var out []string
-	for _, f := range e.Fields {
-		out = append(out, f.Field)
-	}
-	return out
-}
-
 func TestPrepareReservation(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -63,7 +51,7 @@ func TestPrepareReservation(t *testing.T) {
 			r := Reservation{ProductID: " prd_1 ", Units: 10, StreamDate: dealNow.Add(48 * time.Hour), Note: " for Saturday "}
 			tc.edit(&r)
 			err := PrepareReservation(&r, dealNow)
-			if got := strings.Join(fieldsOf(err), ","); got != tc.fields {
+			if got := strings.Join(fieldNames(err), ","); got != tc.fields {
 				t.Fatalf("fields %q, want %q (%v)", got, tc.fields, err)
 			}
 			if tc.fields != "" && !IsKind(err, KindInvalid) {
@@ -161,7 +149,7 @@ func TestReservationTransitions(t *testing.T) {
 		!strings.Contains(err.Error(), "2026-11-22T10:00:00Z") {
 		t.Errorf("early expiry: %v", err)
 	}
-	if _, err := ApplyReservation(heldReservation(), ReservationChange{Action: "steal", By: PartyMCN}, dealNow); strings.Join(fieldsOf(err), ",") != "action" {
+	if _, err := ApplyReservation(heldReservation(), ReservationChange{Action: "steal", By: PartyMCN}, dealNow); strings.Join(fieldNames(err), ",") != "action" {
 		t.Errorf("unknown action: %v", err)
 	}
 }
@@ -200,7 +188,7 @@ func TestReservationInputs(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ApplyReservation(tc.r, tc.c, dealNow)
-			if f := strings.Join(fieldsOf(err), ","); f != tc.fields || (tc.fields == "" && err != nil) {
+			if f := strings.Join(fieldNames(err), ","); f != tc.fields || (tc.fields == "" && err != nil) {
 				t.Fatalf("fields %q, want %q (%v)", f, tc.fields, err)
 			}
 			if tc.fields != "" && (!IsKind(err, KindInvalid) || got != tc.r) {
@@ -236,7 +224,7 @@ func TestStockLedger(t *testing.T) {
 	}
 	for _, tc := range cases {
 		got, err := tc.do(l)
-		if (err != nil) != tc.fails || (tc.fails && (KindOf(err) != tc.kind || strings.Join(fieldsOf(err), ",") != tc.field)) || got != tc.want {
+		if (err != nil) != tc.fails || (tc.fails && (KindOf(err) != tc.kind || strings.Join(fieldNames(err), ",") != tc.field)) || got != tc.want {
 			t.Errorf("%s: %+v, %v", tc.name, got, err)
 		}
 	}
@@ -282,7 +270,7 @@ func TestSampleRequests(t *testing.T) {
 		s := base
 		tc.edit(&s)
 		err := PrepareSampleRequest(&s, tc.available, testRegions)
-		if f := strings.Join(fieldsOf(err), ","); f != tc.fields || (err != nil && KindOf(err) != tc.kind) || (err == nil && s.Status != SampleRequested) {
+		if f := strings.Join(fieldNames(err), ","); f != tc.fields || (err != nil && KindOf(err) != tc.kind) || (err == nil && s.Status != SampleRequested) {
 			t.Errorf("%s: %v (%q)", tc.name, err, f)
 		}
 	}
@@ -318,11 +306,11 @@ func TestSampleRequests(t *testing.T) {
 	}
 	req := base
 	req.Status = SampleRequested
-	if _, err := ApplySample(req, SampleChange{Action: SampleDecline, By: PartySupplier, Reason: " "}, dealNow); strings.Join(fieldsOf(err), ",") != "reason" {
+	if _, err := ApplySample(req, SampleChange{Action: SampleDecline, By: PartySupplier, Reason: " "}, dealNow); strings.Join(fieldNames(err), ",") != "reason" {
 		t.Errorf("decline without reason: %v", err)
 	}
 	req.Status = SampleAccepted
-	if _, err := ApplySample(req, SampleChange{Action: SampleShip, By: PartySupplier}, dealNow); strings.Join(fieldsOf(err), ",") != "tracking_no" {
+	if _, err := ApplySample(req, SampleChange{Action: SampleShip, By: PartySupplier}, dealNow); strings.Join(fieldNames(err), ",") != "tracking_no" {
 		t.Errorf("ship without tracking number: %v", err)
 	}
 }

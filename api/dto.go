@@ -198,6 +198,8 @@ type productOut struct {
 	LivePriceCNY    *float64  `json:"live_price_cny,omitempty"`
 	CommissionRate  float64   `json:"commission_rate"`
 	Stock           int64     `json:"stock"`
+	Booked          int64     `json:"booked"`
+	Available       int64     `json:"available"`
 	MOQ             int64     `json:"moq"`
 	LeadTimeDays    int       `json:"lead_time_days"`
 	ShipFrom        string    `json:"ship_from"`
@@ -221,7 +223,7 @@ type productOut struct {
 func (s *Server) productOut(p *engine.Product) productOut {
 	out := productOut{ID: p.ID, OrgID: p.OrgID, SKU: p.SKU, TitleZh: p.TitleZh, TitleEn: p.TitleEn,
 		DescriptionZh: p.DescriptionZh, DescriptionEn: p.DescriptionEn, Category: p.Category, Tags: p.Tags,
-		PriceCNY: p.PriceCNY, CommissionRate: p.CommissionRate, Stock: p.Stock, MOQ: p.MOQ,
+		PriceCNY: p.PriceCNY, CommissionRate: p.CommissionRate, Stock: p.Stock, Booked: p.Booked, Available: p.Available(), MOQ: p.MOQ,
 		LeadTimeDays: p.LeadTimeDays, ShipFrom: p.ShipFrom, ColdChain: p.ColdChain, ShelfLifeDays: p.ShelfLifeDays,
 		AvailableMonths: p.AvailableMonths, OriginCountry: p.OriginCountry, ExportReady: p.ExportReady,
 		SampleAvailable: p.SampleAvailable, ReviewStatus: string(p.ReviewStatus), PovertyRelief: p.PovertyRelief,

@@ -44,6 +44,9 @@ type problem struct {
 	Status int            `json:"status"`
 	Detail string         `json:"detail,omitempty"`
 	Errors []problemField `json:"errors,omitempty"`
+	// Available is the units of a product still available, on the 409 of a
+	// reservation that does not fit.
+	Available *int64 `json:"available,omitempty"`
 }
 
 type problemField struct {
@@ -62,6 +65,11 @@ func (s *Server) fail(c *gin.Context, err error) {
 	p := problem{Type: "/problems/" + e.Kind.String(), Title: http.StatusText(status), Status: status, Detail: e.Msg}
 	for _, f := range e.Fields {
 		p.Errors = append(p.Errors, problemField{Field: f.Field, Message: f.Message})
+	}
+	var short *engine.Shortage
+	if errors.As(err, &short) {
+		av := short.Available
+		p.Available = &av
 	}
 	switch e.Kind {
 	case engine.KindInternal:

@@ -95,6 +95,9 @@ func (s *Server) getProduct(c *gin.Context) {
 	if err == nil && p.ReviewStatus != engine.ReviewApproved && me.Kind != engine.OrgAdmin && me.ID != p.OrgID {
 		err = engine.Errorf(engine.KindNotFound, "api.product", "no product %q", clipID(c.Param("id")))
 	}
+	if err == nil {
+		err = s.store.FreshStock(c.Request.Context(), p)
+	}
 	if err != nil {
 		s.fail(c, err)
 		return

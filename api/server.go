@@ -239,6 +239,18 @@ func (s *Server) routes() *gin.Engine {
 	a.GET("/host-requests/:id/matches", s.hostRequestMatches)
 	a.POST("/match/hosts", s.requireKind(engine.OrgCrossborderFirm, engine.OrgImporter, engine.OrgAdmin), s.adHocHostMatch)
 
+	a.POST("/reservations", mcn, s.createReservation)
+	a.GET("/reservations", s.listReservations)
+	a.GET("/reservations/:id", s.getReservation)
+	a.POST("/reservations/:id", s.reservationAction)
+	a.POST("/reservations/:id/result", mcn, s.reservationResult)
+	a.GET("/reservations/:id/audit", s.reservationAudit)
+	a.POST("/sample-requests", mcn, s.createSampleRequest)
+	a.GET("/sample-requests", s.listSampleRequests)
+	a.GET("/sample-requests/:id", s.getSampleRequest)
+	a.POST("/sample-requests/:id", s.sampleAction)
+	a.GET("/sample-requests/:id/audit", s.sampleAudit)
+
 	a.GET("/index/status", s.requireKind(engine.OrgAdmin), s.indexStatus)
 	a.GET("/review/queue", s.requireKind(engine.OrgAdmin), s.reviewQueue)
 	return r

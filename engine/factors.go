@@ -177,26 +177,32 @@ func (s *scorer) commission(pr *Product, explain bool) (float64, string, string)
 
 func (s *scorer) stock(pr *Product, explain bool) (float64, string, string) {
 	exp := s.p.ExpectedUnits
+	av := pr.Available()
 	var v float64
 	switch {
 	case exp > 0:
-		v = min(1, float64(pr.Stock)/float64(exp))
-	case pr.Stock > 0:
+		v = min(1, float64(av)/float64(exp))
+	case av > 0:
 		v = 1
 	}
 	if !explain {
 		return v, "", ""
 	}
-	switch {
-	case exp > 0 && pr.Stock >= exp:
-		return v, fmt.Sprintf("库存%d件，可覆盖预计销量%d件", pr.Stock, exp),
-			fmt.Sprintf("%d in stock covers the expected %d units", pr.Stock, exp)
-	case exp > 0:
-		return v, fmt.Sprintf("库存%d件，仅覆盖预计销量%d件的%s%%", pr.Stock, exp, pct(v)),
-			fmt.Sprintf("%d in stock covers %s%% of the expected %d units", pr.Stock, pct(v), exp)
+	zh, en := fmt.Sprintf("库存%d件", av), fmt.Sprintf("%d in stock", av)
+	if pr.Booked > 0 {
+		zh = fmt.Sprintf("可订%d件（库存%d件，已预订%d件）", av, pr.Stock, pr.Booked)
+		en = fmt.Sprintf("%d available (%d in stock, %d reserved)", av, pr.Stock, pr.Booked)
 	}
-	return v, fmt.Sprintf("库存%d件（未设预计销量）", pr.Stock),
-		fmt.Sprintf("%d in stock (no expected units given)", pr.Stock)
+	switch {
+	case exp > 0 && av >= exp:
+		return v, fmt.Sprintf("%s，可覆盖预计销量%d件", zh, exp),
+			fmt.Sprintf("%s covers the expected %d units", en, exp)
+	case exp > 0:
+		return v, fmt.Sprintf("%s，仅覆盖预计销量%d件的%s%%", zh, exp, pct(v)),
+			fmt.Sprintf("%s covers %s%% of the expected %d units", en, pct(v), exp)
+	}
+	return v, fmt.Sprintf("%s（未设预计销量）", zh),
+		fmt.Sprintf("%s (no expected units given)", en)
 }
 
 func (s *scorer) povertyRelief(o *Org, explain bool) (float64, string, string) {

@@ -170,7 +170,7 @@ func gate(p *DemandProfile, c *Candidate, env *gateEnv) int {
 	if !(pr.CommissionRate >= p.MinCommissionRate) {
 		return gateCommission
 	}
-	if pr.Stock < max(p.MinStock, 1) {
+	if pr.Available() < max(p.MinStock, 1) {
 		return gateStock
 	}
 	for _, req := range p.RequiredCerts {

@@ -40,19 +40,22 @@ func (c Certification) ValidAt(t time.Time) bool {
 
 // Product is a listed product with everything search and matching need.
 type Product struct {
-	ID              string
-	OrgID           string
-	SKU             string
-	TitleZh         string
-	TitleEn         string
-	DescriptionZh   string
-	DescriptionEn   string
-	Category        string
-	Tags            []string
-	PriceCNY        float64
-	LivePriceCNY    float64 // 0: no live price
-	CommissionRate  float64 // 0..1
-	Stock           int64
+	ID             string
+	OrgID          string
+	SKU            string
+	TitleZh        string
+	TitleEn        string
+	DescriptionZh  string
+	DescriptionEn  string
+	Category       string
+	Tags           []string
+	PriceCNY       float64
+	LivePriceCNY   float64 // 0: no live price
+	CommissionRate float64 // 0..1
+	Stock          int64
+	// Booked is the units held and confirmed by reservations (derived from
+	// the stock ledger, never from input); see Available.
+	Booked          int64
 	MOQ             int64
 	LeadTimeDays    int
 	ShipFrom        string // region code
@@ -76,6 +79,10 @@ type Product struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
+
+// Available is what can still be reserved: Stock minus Booked, never
+// below 0. Search's in_stock, the min_stock gate and the stock factor use it.
+func (p *Product) Available() int64 { return Available(p.Stock, p.Booked) }
 
 // EffectivePrice is the price used for bands and price fit: the live price
 // when set, else the list price.

@@ -78,18 +78,22 @@ const (
 // Reservation is an MCN's hold on units of a supplier's product for a
 // stream, and what became of it.
 type Reservation struct {
-	ID            string
-	ProductID     string
-	SupplierOrgID string
-	MCNOrgID      string
-	Units         int64
-	StreamDate    time.Time
-	ProfileID     string // optional
-	HostID        string // optional
-	Note          string
-	Status        ReservationStatus
-	ExpiresAt     time.Time // a hold not confirmed by then expires
-	TrackingNo    string    // set when shipped
+	ID        string
+	ProductID string
+	// The product's sku and titles when the reservation was made, for lists.
+	ProductSKU     string
+	ProductTitleZh string
+	ProductTitleEn string
+	SupplierOrgID  string
+	MCNOrgID       string
+	Units          int64
+	StreamDate     time.Time
+	ProfileID      string // optional
+	HostID         string // optional
+	Note           string
+	Status         ReservationStatus
+	ExpiresAt      time.Time // a hold not confirmed by then expires
+	TrackingNo     string    // set when shipped
 
 	// The MCN's result, set when completed.
 	UnitsSold     int64
@@ -271,7 +275,7 @@ func ApplyReservation(r Reservation, c ReservationChange, now time.Time) (Reserv
 	}
 	cur := r.StatusAt(now)
 	if c.Action == ReserveExpire && r.Status == ReservationHeld && cur == ReservationHeld {
-		return r, Errorf(KindConflict, op, "the hold runs until %s and has not expired", r.ExpiresAt.UTC().Format(time.RFC3339))
+		return r, stateConflict(op, string(cur), fmt.Sprintf("the hold runs until %s and has not expired", r.ExpiresAt.UTC().Format(time.RFC3339)))
 	}
 	from := cur
 	if c.Action == ReserveExpire {
@@ -282,7 +286,7 @@ func ApplyReservation(r Reservation, c ReservationChange, now time.Time) (Reserv
 		allowed = allowed || s == from
 	}
 	if !allowed {
-		return r, Errorf(KindConflict, op, "the reservation is %s; it cannot be %s", cur, pastTense(c.Action))
+		return r, stateConflict(op, string(cur), fmt.Sprintf("the reservation is %s; it cannot be %s", cur, pastTense(c.Action)))
 	}
 	next := r
 	next.Status = rule.to
@@ -344,6 +348,12 @@ func (l StockLedger) ApplyLedger(before, after ReservationStatus, units int64) (
 		return l.Ship(ship)
 	}
 	return l, nil
+}
+
+// stateConflict is the KindConflict of a transition not allowed from the
+// current state: its field is "status", naming the state.
+func stateConflict(op, state, msg string) *Error {
+	return &Error{Kind: KindConflict, Op: op, Msg: msg, Fields: []FieldError{{Field: "status", Message: "is " + state}}}
 }
 
 func partyName(p Party) string {

@@ -47,16 +47,20 @@ const (
 
 // SampleRequest is an MCN's request for a sample of a product, for a host.
 type SampleRequest struct {
-	ID            string
-	ProductID     string
-	SupplierOrgID string
-	MCNOrgID      string
-	HostID        string // optional
-	ShipToRegion  string // six-digit region code
-	Note          string
-	Status        SampleStatus
-	DeclineReason string
-	TrackingNo    string
+	ID        string
+	ProductID string
+	// The product's sku and titles when the request was made, for lists.
+	ProductSKU     string
+	ProductTitleZh string
+	ProductTitleEn string
+	SupplierOrgID  string
+	MCNOrgID       string
+	HostID         string // optional
+	ShipToRegion   string // six-digit region code
+	Note           string
+	Status         SampleStatus
+	DeclineReason  string
+	TrackingNo     string
 
 	Version    int64
 	Seq        int64
@@ -161,7 +165,7 @@ func ApplySample(s SampleRequest, c SampleChange, now time.Time) (SampleRequest,
 		return s, Errorf(KindForbidden, op, "the %s may not %s a sample request", partyName(c.By), c.Action)
 	}
 	if s.Status != rule.from {
-		return s, Errorf(KindConflict, op, "the sample request is %s; it must be %s to %s", s.Status, rule.from, c.Action)
+		return s, stateConflict(op, string(s.Status), fmt.Sprintf("the sample request is %s; it must be %s to %s", s.Status, rule.from, c.Action))
 	}
 	next := s
 	next.Status = rule.to

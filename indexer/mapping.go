@@ -239,6 +239,7 @@ type productRecord struct {
 	LivePriceCNY    float64      `json:"live_price_cny,omitempty"`
 	CommissionRate  float64      `json:"commission_rate,omitempty"`
 	Stock           int64        `json:"stock,omitempty"`
+	Booked          int64        `json:"booked,omitempty"`
 	MOQ             int64        `json:"moq,omitempty"`
 	LeadTimeDays    int          `json:"lead_time_days,omitempty"`
 	ShipFrom        string       `json:"ship_from,omitempty"`
@@ -272,7 +273,7 @@ func toRecord(p *engine.Product) productRecord {
 		DescriptionZh: p.DescriptionZh, DescriptionEn: p.DescriptionEn,
 		Category: p.Category, Tags: p.Tags,
 		PriceCNY: p.PriceCNY, LivePriceCNY: p.LivePriceCNY, CommissionRate: p.CommissionRate,
-		Stock: p.Stock, MOQ: p.MOQ, LeadTimeDays: p.LeadTimeDays,
+		Stock: p.Stock, Booked: p.Booked, MOQ: p.MOQ, LeadTimeDays: p.LeadTimeDays,
 		ShipFrom: p.ShipFrom, ColdChain: p.ColdChain, ShelfLifeDays: p.ShelfLifeDays,
 		AvailableMonths: p.AvailableMonths,
 		OriginCountry:   p.OriginCountry, ExportReady: p.ExportReady, SampleAvailable: p.SampleAvailable,
@@ -292,7 +293,7 @@ func (r *productRecord) product() *engine.Product {
 		DescriptionZh: r.DescriptionZh, DescriptionEn: r.DescriptionEn,
 		Category: r.Category, Tags: r.Tags,
 		PriceCNY: r.PriceCNY, LivePriceCNY: r.LivePriceCNY, CommissionRate: r.CommissionRate,
-		Stock: r.Stock, MOQ: r.MOQ, LeadTimeDays: r.LeadTimeDays,
+		Stock: r.Stock, Booked: r.Booked, MOQ: r.MOQ, LeadTimeDays: r.LeadTimeDays,
 		ShipFrom: r.ShipFrom, ColdChain: r.ColdChain, ShelfLifeDays: r.ShelfLifeDays,
 		AvailableMonths: r.AvailableMonths,
 		OriginCountry:   r.OriginCountry, ExportReady: r.ExportReady, SampleAvailable: r.SampleAvailable,
@@ -330,11 +331,11 @@ func newIndexDoc(p *engine.Product, seq int64, simplify func(string) string) (*i
 		Category:      p.Category,
 		Province:      p.ProvinceCode,
 		PovertyRelief: strconv.FormatBool(p.PovertyRelief),
-		InStock:       strconv.FormatBool(p.Stock > 0),
+		InStock:       strconv.FormatBool(p.Available() > 0),
 		OrgID:         p.OrgID,
 		ReviewStatus:  string(p.ReviewStatus),
 		Price:         p.EffectivePrice(),
-		Stock:         float64(p.Stock),
+		Stock:         float64(p.Available()),
 		Commission:    p.CommissionRate,
 		Src:           string(src),
 	}

@@ -21,7 +21,7 @@ import (
 const snapshotFile = "catalogue.snapshot"
 
 // snapshotSchema changes whenever the snapshot's layout or meaning does.
-const snapshotSchema = schemaVersion + "/catalogue4"
+const snapshotSchema = schemaVersion + "/catalogue5"
 
 // snapshot is the catalogue in a form gob can write. It is written as a
 // snapHeader and then snapshot values of at most snapChunk items of each

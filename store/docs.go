@@ -14,19 +14,23 @@ type certDoc struct {
 }
 
 type productDoc struct {
-	ID              string    `bson:"_id"`
-	OrgID           string    `bson:"org_id"`
-	SKU             string    `bson:"sku"`
-	TitleZh         string    `bson:"title_zh"`
-	TitleEn         string    `bson:"title_en"`
-	DescriptionZh   string    `bson:"description_zh"`
-	DescriptionEn   string    `bson:"description_en"`
-	Category        string    `bson:"category"`
-	Tags            []string  `bson:"tags"`
-	PriceCNY        float64   `bson:"price_cny"`
-	LivePriceCNY    float64   `bson:"live_price_cny"`
-	CommissionRate  float64   `bson:"commission_rate"`
-	Stock           int64     `bson:"stock"`
+	ID             string   `bson:"_id"`
+	OrgID          string   `bson:"org_id"`
+	SKU            string   `bson:"sku"`
+	TitleZh        string   `bson:"title_zh"`
+	TitleEn        string   `bson:"title_en"`
+	DescriptionZh  string   `bson:"description_zh"`
+	DescriptionEn  string   `bson:"description_en"`
+	Category       string   `bson:"category"`
+	Tags           []string `bson:"tags"`
+	PriceCNY       float64  `bson:"price_cny"`
+	LivePriceCNY   float64  `bson:"live_price_cny"`
+	CommissionRate float64  `bson:"commission_rate"`
+	Stock          int64    `bson:"stock"`
+	// Booked follows the stock ledger (stocksync.go); Ledger says that the
+	// product has one, so that its stock changes go through it.
+	Booked          int64     `bson:"booked,omitempty"`
+	Ledger          bool      `bson:"ledger,omitempty"`
 	MOQ             int64     `bson:"moq"`
 	LeadTimeDays    int       `bson:"lead_time_days"`
 	ShipFrom        string    `bson:"ship_from"`
@@ -52,7 +56,7 @@ func toProductDoc(p *engine.Product) productDoc {
 		ID: p.ID, OrgID: p.OrgID, SKU: p.SKU, TitleZh: p.TitleZh, TitleEn: p.TitleEn,
 		DescriptionZh: p.DescriptionZh, DescriptionEn: p.DescriptionEn, Category: p.Category,
 		Tags: p.Tags, PriceCNY: p.PriceCNY, LivePriceCNY: p.LivePriceCNY, CommissionRate: p.CommissionRate,
-		Stock: p.Stock, MOQ: p.MOQ, LeadTimeDays: p.LeadTimeDays, ShipFrom: p.ShipFrom,
+		Stock: p.Stock, Booked: p.Booked, MOQ: p.MOQ, LeadTimeDays: p.LeadTimeDays, ShipFrom: p.ShipFrom,
 		ColdChain: p.ColdChain, ShelfLifeDays: p.ShelfLifeDays, AvailableMonths: p.AvailableMonths,
 		OriginCountry: p.OriginCountry, ExportReady: p.ExportReady, SampleAvailable: p.SampleAvailable,
 		ReviewStatus: string(p.ReviewStatus), ProvinceCode: p.ProvinceCode, PovertyRelief: p.PovertyRelief,
@@ -76,7 +80,7 @@ func (d *productDoc) toEngine() *engine.Product {
 		ID: d.ID, OrgID: d.OrgID, SKU: d.SKU, TitleZh: d.TitleZh, TitleEn: d.TitleEn,
 		DescriptionZh: d.DescriptionZh, DescriptionEn: d.DescriptionEn, Category: d.Category,
 		Tags: d.Tags, PriceCNY: d.PriceCNY, LivePriceCNY: d.LivePriceCNY, CommissionRate: d.CommissionRate,
-		Stock: d.Stock, MOQ: d.MOQ, LeadTimeDays: d.LeadTimeDays, ShipFrom: d.ShipFrom,
+		Stock: d.Stock, Booked: d.Booked, MOQ: d.MOQ, LeadTimeDays: d.LeadTimeDays, ShipFrom: d.ShipFrom,
 		ColdChain: d.ColdChain, ShelfLifeDays: d.ShelfLifeDays, AvailableMonths: d.AvailableMonths,
 		OriginCountry: d.OriginCountry, ExportReady: d.ExportReady, SampleAvailable: d.SampleAvailable,
 		ReviewStatus: engine.ReviewStatus(d.ReviewStatus), ProvinceCode: d.ProvinceCode, PovertyRelief: d.PovertyRelief,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -111,6 +112,19 @@ func (d *ledgerDoc) toEntry() LedgerEntry {
 type ledgerHeadDoc struct {
 	ID string `bson:"_id"` // the product id
 	N  int64  `bson:"n"`
+}
+
+// LedgerKey names a product's stock ledger: its id and the moment it was
+// created, so that a product deleted and listed again under the same sku
+// starts a fresh ledger instead of inheriting the old one's bookings.
+func LedgerKey(p *engine.Product) string {
+	return p.ID + "@" + strconv.FormatInt(p.CreatedAt.UnixMilli(), 36)
+}
+
+// productOfKey returns the product id of a ledger key.
+func productOfKey(key string) string {
+	id, _, _ := strings.Cut(key, "@")
+	return id
 }
 
 func ledgerID(productID string, n int64) string {
@@ -295,6 +309,7 @@ func (s *Store) appendLedger(ctx context.Context, op, productID string, stock in
 		_, err = s.ledger.InsertOne(ctx, d)
 		if err == nil {
 			s.raiseLedgerHint(ctx, productID, n+1)
+			s.stockChanged(productID)
 			return BookingResult{Entry: d.toEntry(), Ledger: next, Attempts: attempt}, nil
 		}
 		if !mongo.IsDuplicateKeyError(err) {

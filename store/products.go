@@ -179,10 +179,15 @@ func (s *Store) UpsertProduct(ctx context.Context, p *engine.Product, ifVersion 
 		}
 		now := s.stamp()
 		p.CreatedAt, p.UpdatedAt, p.Version = now, now, prev+1
+		p.Booked = 0
+		ledger := false
 		if live {
 			p.CreatedAt = old.CreatedAt.UTC()
 			if keep != nil {
 				keep(old.toEngine(), p)
+			}
+			if ledger, err = s.stockThroughLedger(ctx, old, p); err != nil {
+				return false, err
 			}
 		}
 		first, err := s.reserveProducts(ctx, 1)
@@ -190,7 +195,9 @@ func (s *Store) UpsertProduct(ctx context.Context, p *engine.Product, ifVersion 
 			return false, err
 		}
 		p.Seq = first
-		ok, err := s.writeProduct(ctx, toProductDoc(p), prev)
+		nd := toProductDoc(p)
+		nd.Ledger = ledger
+		ok, err := s.writeProduct(ctx, nd, prev)
 		if err != nil {
 			return false, err
 		}
@@ -242,13 +249,28 @@ func (s *Store) mutateProduct(ctx context.Context, id string, ifVersion int64, d
 		}
 		cur.ID, cur.OrgID, cur.CreatedAt = before.ID, before.OrgID, before.CreatedAt
 		cur.Version, cur.UpdatedAt = before.Version+1, s.stamp()
+		ledger := d.Ledger
+		if del {
+			l, n, err := s.StockLedger(ctx, LedgerKey(before), d.Stock)
+			if err != nil {
+				return nil, nil, err
+			}
+			if n > 0 && l.Booked > 0 {
+				return nil, nil, &engine.Error{Kind: engine.KindConflict, Op: op, Msg: "the product has reservations",
+					Fields: []engine.FieldError{{Field: "booked", Message: fmt.Sprintf("%d units are held or confirmed; cancel those reservations first", l.Booked)}}}
+			}
+		} else {
+			if ledger, err = s.stockThroughLedger(ctx, d, cur); err != nil {
+				return nil, nil, err
+			}
+		}
 		first, err := s.reserveProducts(ctx, 1)
 		if err != nil {
 			return nil, nil, err
 		}
 		cur.Seq = first
 		nd := toProductDoc(cur)
-		nd.Deleted = del
+		nd.Deleted, nd.Ledger = del, ledger
 		ok, err := s.writeProduct(ctx, nd, before.Version)
 		if err != nil {
 			return nil, nil, err
@@ -449,9 +471,13 @@ func (b *bulkRun) run(ctx context.Context) error {
 	for _, it := range created { // by another process since the read
 		b.fail(it, errChangedConcurrently(b.op))
 	}
+	kept := replace[:0]
 	for _, it := range replace {
-		b.prepareReplace(it)
+		if b.prepareReplace(ctx, it) {
+			kept = append(kept, it)
+		}
 	}
+	replace = kept
 	if b.s.embedded != nil {
 		var slow []*bulkItem
 		for start := 0; start < len(replace); start += stagedBatch {
@@ -558,19 +584,34 @@ func (b *bulkRun) read(ctx context.Context, items []*bulkItem) error {
 	return nil
 }
 
-// prepareReplace stamps the item as the next version of it.old.
-func (b *bulkRun) prepareReplace(it *bulkItem) {
+// prepareReplace stamps the item as the next version of it.old. A stock
+// change of a product with a stock ledger goes through the ledger; when
+// the ledger refuses it (stock below the booked units) the item fails and
+// prepareReplace reports false.
+func (b *bulkRun) prepareReplace(ctx context.Context, it *bulkItem) bool {
 	p, old := it.p, it.old
 	live := !old.Deleted
 	p.CreatedAt, p.UpdatedAt, p.Version, p.Seq = b.now, b.now, old.Version+1, it.seq
+	p.Booked = 0
+	ledger := false
 	if live {
 		p.CreatedAt = old.CreatedAt.UTC()
 		if b.keep != nil {
 			b.keep(old.toEngine(), p)
 		}
+		p.Booked, ledger = old.Booked, old.Ledger
+		if old.Ledger {
+			var err error
+			if ledger, err = b.s.stockThroughLedger(ctx, old, p); err != nil {
+				b.fail(it, err)
+				return false
+			}
+		}
 	}
 	b.out[it.i].Created = !live
 	it.doc = toProductDoc(p)
+	it.doc.Ledger = ledger
+	return true
 }
 
 // replace writes prepared items with compare-and-swap replaces, in update

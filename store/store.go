@@ -73,6 +73,14 @@ type Store struct {
 	ledgerHeads *mongo.Collection // each product's hint of its ledger's head
 	// ledgerAttempts bounds the appends of one ledger operation.
 	ledgerAttempts int
+	// sync carries ledger changes into product documents (stocksync.go).
+	sync stockSync
+	// deals are the reservations' and sample requests' collections and
+	// the expiry schedule (deals.go).
+	deals dealState
+	// background starts the background loops once (Init).
+	background sync.Once
+
 	// beforeAppend, when set (tests only), runs between reading a ledger's
 	// head and inserting the next entry.
 	beforeAppend func(productID string, head int64)
@@ -115,6 +123,8 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 		ledger: db.Collection(collLedger), ledgerHeads: db.Collection(collLedgerHeads), ledgerAttempts: defaultLedgerAttempts,
 		now: opts.Now, log: opts.Logger, timeout: opts.Timeout, locks: &stripes{}, closing: make(chan struct{}), embedded: opts.Embedded, dbName: opts.Database,
 	}
+	s.sync.wake = make(chan struct{}, 1)
+	s.deals = newDealState(db)
 	return s, nil
 }
 
@@ -132,6 +142,13 @@ func (s *Store) Init(ctx context.Context) error {
 		{s.audit, mongo.IndexModel{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "at", Value: 1}}, Options: options.Index().SetName("org_at")}},
 		// One entry per operation (kind, product, reference): see ledger.go.
 		{s.ledger, mongo.IndexModel{Keys: bson.D{{Key: "op", Value: 1}}, Options: options.Index().SetUnique(true).SetName("op")}},
+		{s.ledger, mongo.IndexModel{Keys: bson.D{{Key: "kind", Value: 1}, {Key: "at", Value: 1}}, Options: options.Index().SetName("kind_at")}},
+		{s.deals.reservations, mongo.IndexModel{Keys: bson.D{{Key: "mcn_org_id", Value: 1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName("mcn")}},
+		{s.deals.reservations, mongo.IndexModel{Keys: bson.D{{Key: "supplier_org_id", Value: 1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName("supplier")}},
+		{s.deals.reservations, mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: "expires_at", Value: 1}}, Options: options.Index().SetName("status_expires")}},
+		{s.deals.reservations, mongo.IndexModel{Keys: bson.D{{Key: "settled", Value: 1}}, Options: options.Index().SetName("settled")}},
+		{s.deals.samples, mongo.IndexModel{Keys: bson.D{{Key: "mcn_org_id", Value: 1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName("mcn")}},
+		{s.deals.samples, mongo.IndexModel{Keys: bson.D{{Key: "supplier_org_id", Value: 1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName("supplier")}},
 	} {
 		if err := ensureIndex(ctx, ix.coll, ix.model); err != nil {
 			return classify(op, err)
@@ -143,7 +160,7 @@ func (s *Store) Init(ctx context.Context) error {
 		if err != nil {
 			return classify(op, err)
 		}
-		for _, c := range []string{collOrgs, collProducts, collKeys, collCounters, collAudit, collProfiles, collHosts, collHostRequests, collSessions, collLedger, collLedgerHeads} {
+		for _, c := range []string{collOrgs, collProducts, collKeys, collCounters, collAudit, collProfiles, collHosts, collHostRequests, collSessions, collLedger, collLedgerHeads, collReservations, collSamples, collDealLog} {
 			if !slices.Contains(names, c) {
 				if err := s.db.CreateCollection(ctx, c); err != nil && !isAlreadyExists(err) {
 					return classify(op, err)
@@ -161,6 +178,10 @@ func (s *Store) Init(ctx context.Context) error {
 	if s.feed == nil {
 		s.feed = NewFeed(cur)
 	}
+	s.background.Do(func() {
+		s.bg.Add(1)
+		go s.runStockSync()
+	})
 	return nil
 }
 

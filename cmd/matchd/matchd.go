@@ -47,6 +47,9 @@ type Config struct {
 	LogFormat      string
 	RateLimit      float64
 	QueryTimeout   time.Duration
+	// OrphanGrace is the age at which a stock booking whose reservation was
+	// never stored (a crash in between) is released.
+	OrphanGrace time.Duration
 	MaxQueries     int
 	PprofAddr      string
 
@@ -136,6 +139,7 @@ func (m *Main) ParseFlags(args []string) error {
 	rl := fs.String("rate-limit", envOr("MATCHD_RATE_LIMIT", "100"), "requests per second per API key; negative disables (env MATCHD_RATE_LIMIT)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", envOr("MATCHD_PPROF_ADDR", ""), "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060; empty: off (env MATCHD_PPROF_ADDR)")
 	qt := fs.String("query-timeout", envOr("MATCHD_QUERY_TIMEOUT", "5s"), "time bound of one search or match; longer ones answer 503 (env MATCHD_QUERY_TIMEOUT)")
+	og := fs.String("orphan-grace", envOr("MATCHD_ORPHAN_GRACE", "15s"), "age at which a stock booking whose reservation was never stored (a crash in between) is released; the first check runs this long after the start (env MATCHD_ORPHAN_GRACE)")
 	mq := fs.String("max-queries", envOr("MATCHD_MAX_QUERIES", "0"), "searches and matches run at once; others wait their turn within --query-timeout; 0: one per core (env MATCHD_MAX_QUERIES)")
 	if m.Command == "import" {
 		fs.StringVar(&c.ImportOrg, "org", "", "id of the org that owns the imported products (required)")
@@ -158,6 +162,9 @@ func (m *Main) ParseFlags(args []string) error {
 	var err error
 	if c.RateLimit, err = strconv.ParseFloat(*rl, 64); err != nil {
 		return fmt.Errorf("--rate-limit: %w", err)
+	}
+	if c.OrphanGrace, err = time.ParseDuration(*og); err != nil || c.OrphanGrace <= 0 {
+		return fmt.Errorf("--orphan-grace must be a positive duration such as 15s")
 	}
 	if c.QueryTimeout, err = time.ParseDuration(*qt); err != nil || c.QueryTimeout <= 0 {
 		return fmt.Errorf("--query-timeout must be a positive duration such as 5s")
@@ -412,6 +419,11 @@ func (m *Main) bootstrap(ctx context.Context) {
 	go func() {
 		defer m.bg.Done()
 		m.heartbeat(ctx)
+	}()
+	m.bg.Add(1)
+	go func() { // expire due holds, repair what a crash left (docs/deals.md)
+		defer m.bg.Done()
+		m.store.RunDeals(ctx, store.DealTimers{OrphanGrace: m.Config.OrphanGrace})
 	}()
 	if err := m.follower.Run(ctx); err != nil {
 		m.log.Error("index follower stopped", "err", err)

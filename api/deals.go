@@ -1,0 +1,640 @@
+package api
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/livematch/livematch/engine"
+	"github.com/livematch/livematch/store"
+)
+
+// Reservations and sample requests: an MCN holds units of a product for a
+// stream or asks for a sample; the supplier confirms, ships, and the MCN
+// reports. The rules are engine's (reservation.go, sample.go); the atomic
+// booking is the store's ledger (docs/deals.md).
+
+type reservationIn struct {
+	ProductID  string `json:"product_id"`
+	Units      *int64 `json:"units"`
+	StreamDate string `json:"stream_date"`
+	ProfileID  string `json:"profile_id"`
+	HostID     string `json:"host_id"`
+	HoldUntil  string `json:"hold_until"`
+	Note       string `json:"note"`
+}
+
+type reservationOut struct {
+	ID             string     `json:"id"`
+	Status         string     `json:"status"`
+	ProductID      string     `json:"product_id"`
+	ProductSKU     string     `json:"product_sku"`
+	ProductTitleZh string     `json:"product_title_zh"`
+	ProductTitleEn string     `json:"product_title_en"`
+	SupplierOrgID  string     `json:"supplier_org_id"`
+	MCNOrgID       string     `json:"mcn_org_id"`
+	Units          int64      `json:"units"`
+	StreamDate     time.Time  `json:"stream_date"`
+	ProfileID      string     `json:"profile_id,omitempty"`
+	HostID         string     `json:"host_id,omitempty"`
+	Note           string     `json:"note,omitempty"`
+	ExpiresAt      time.Time  `json:"expires_at"`
+	TrackingNo     string     `json:"tracking_no,omitempty"`
+	UnitsSold      *int64     `json:"units_sold,omitempty"`
+	UnitsReturned  *int64     `json:"units_returned,omitempty"`
+	Rating         int        `json:"rating,omitempty"`
+	ResultNote     string     `json:"result_note,omitempty"`
+	CancelledBy    string     `json:"cancelled_by,omitempty"`
+	Version        int64      `json:"version"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	ConfirmedAt    *time.Time `json:"confirmed_at,omitempty"`
+	ShippedAt      *time.Time `json:"shipped_at,omitempty"`
+	CompletedAt    *time.Time `json:"completed_at,omitempty"`
+	CancelledAt    *time.Time `json:"cancelled_at,omitempty"`
+	ExpiredAt      *time.Time `json:"expired_at,omitempty"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func reservationOutOf(r *engine.Reservation) reservationOut {
+	out := reservationOut{ID: r.ID, Status: string(r.Status), ProductID: r.ProductID, ProductSKU: r.ProductSKU,
+		ProductTitleZh: r.ProductTitleZh, ProductTitleEn: r.ProductTitleEn, SupplierOrgID: r.SupplierOrgID,
+		MCNOrgID: r.MCNOrgID, Units: r.Units, StreamDate: r.StreamDate, ProfileID: r.ProfileID, HostID: r.HostID,
+		Note: r.Note, ExpiresAt: r.ExpiresAt, TrackingNo: r.TrackingNo, Rating: r.Rating, ResultNote: r.ResultNote,
+		CancelledBy: string(r.CancelledBy), Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		ConfirmedAt: timePtr(r.ConfirmedAt), ShippedAt: timePtr(r.ShippedAt), CompletedAt: timePtr(r.CompletedAt),
+		CancelledAt: timePtr(r.CancelledAt), ExpiredAt: timePtr(r.ExpiredAt)}
+	if r.Status == engine.ReservationCompleted {
+		sold, ret := r.UnitsSold, r.UnitsReturned
+		out.UnitsSold, out.UnitsReturned = &sold, &ret
+	}
+	return out
+}
+
+// dealProduct loads the product a new reservation or sample request is
+// for: one the caller may see (approved, or its own). Anything else is a
+// 400 naming product_id: the id is the caller's input.
+func (s *Server) dealProduct(c *gin.Context, op, id string) (*engine.Product, error) {
+	id = strings.TrimSpace(id)
+	if id == "" {
+		return nil, engine.InvalidField(op, "product_id", "is required")
+	}
+	p, err := s.store.GetProduct(c.Request.Context(), id)
+	if engine.IsKind(err, engine.KindNotFound) || err == nil && p.ReviewStatus != engine.ReviewApproved {
+		return nil, engine.InvalidField(op, "product_id", "no product "+clipID(id)+" is listed")
+	}
+	return p, err
+}
+
+// ownRef checks an optional profile or host id of a new deal: it must be
+// the caller's own.
+func (s *Server) ownRef(c *gin.Context, op, field, id string) error {
+	if id == "" {
+		return nil
+	}
+	var owner string
+	var err error
+	switch field {
+	case "profile_id":
+		var p *engine.DemandProfile
+		if p, err = s.store.GetProfile(c.Request.Context(), id); err == nil {
+			owner = p.OrgID
+		}
+	case "host_id":
+		var h *engine.Host
+		if h, err = s.store.GetHost(c.Request.Context(), id); err == nil {
+			owner = h.OrgID
+		}
+	}
+	if engine.IsKind(err, engine.KindNotFound) || err == nil && owner != caller(c).ID {
+		return engine.InvalidField(op, field, "is not one of yours")
+	}
+	return err
+}
+
+func (s *Server) createReservation(c *gin.Context) {
+	const op = "api.createReservation"
+	var in reservationIn
+	if err := s.bind(c, &in); err != nil {
+		s.fail(c, err)
+		return
+	}
+	now := s.now()
+	var pr engine.Problems
+	r := &engine.Reservation{ProductID: in.ProductID, ProfileID: in.ProfileID, HostID: in.HostID, Note: in.Note}
+	if in.Units == nil {
+		pr.Add("units", "is required")
+	} else {
+		r.Units = *in.Units
+	}
+	if v := strings.TrimSpace(in.StreamDate); v != "" {
+		t, err := parseTimeOrDate(v)
+		if err != nil {
+			pr.Add("stream_date", "must be a date such as 2026-12-12 or an RFC 3339 time")
+		}
+		r.StreamDate = t
+	}
+	if v := strings.TrimSpace(in.HoldUntil); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			pr.Add("hold_until", "must be an RFC 3339 time such as 2026-12-10T18:00:00+08:00")
+		} else {
+			r.ExpiresAt = t.UTC()
+		}
+	}
+	err := engine.PrepareReservation(r, now)
+	if in.Units == nil {
+		// PrepareReservation also names units; keep one message.
+		if e, ok := asInvalid(err); ok {
+			e.Fields = dropField(e.Fields, "units")
+		}
+	}
+	fields := pr.Fields
+	if e, ok := asInvalid(err); ok {
+		fields = append(fields, e.Fields...)
+	} else if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if len(fields) > 0 {
+		s.fail(c, (&engine.Problems{Fields: dedupeFields(fields)}).Err(op))
+		return
+	}
+	p, err := s.dealProduct(c, op, r.ProductID)
+	if err == nil {
+		err = s.ownRef(c, op, "profile_id", r.ProfileID)
+	}
+	if err == nil {
+		err = s.ownRef(c, op, "host_id", r.HostID)
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	r.ProductID, r.SupplierOrgID, r.MCNOrgID = p.ID, p.OrgID, caller(c).ID
+	r.ProductSKU, r.ProductTitleZh, r.ProductTitleEn = p.SKU, p.TitleZh, p.TitleEn
+	got, err := s.store.CreateReservation(c.Request.Context(), p, r)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	setETag(c, got.Version)
+	c.Header("Location", "/v1/reservations/"+got.ID)
+	c.JSON(http.StatusCreated, reservationOutOf(got))
+}
+
+// dropField removes every problem naming field.
+func dropField(fs []engine.FieldError, field string) []engine.FieldError {
+	out := fs[:0]
+	for _, f := range fs {
+		if f.Field != field {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// dedupeFields keeps the first problem of each field.
+func dedupeFields(fs []engine.FieldError) []engine.FieldError {
+	seen := map[string]bool{}
+	var out []engine.FieldError
+	for _, f := range fs {
+		if !seen[f.Field] {
+			seen[f.Field] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// partyOf says which side of a deal the caller is on; ok is false for an
+// org that is neither (admin sees, but does not act).
+func partyOf(me *engine.Org, mcnOrg, supplierOrg string) (engine.Party, bool) {
+	switch me.ID {
+	case mcnOrg:
+		return engine.PartyMCN, true
+	case supplierOrg:
+		return engine.PartySupplier, true
+	}
+	return "", false
+}
+
+// visibleReservation loads a reservation the caller may see: its MCN, its
+// supplier, or admin. Anyone else gets 404.
+func (s *Server) visibleReservation(c *gin.Context, id string) (*engine.Reservation, bool) {
+	r, err := s.store.GetReservation(c.Request.Context(), id)
+	me := caller(c)
+	if err == nil && me.Kind != engine.OrgAdmin && me.ID != r.MCNOrgID && me.ID != r.SupplierOrgID {
+		err = engine.Errorf(engine.KindNotFound, "api.reservation", "no reservation %q", clipID(id))
+	}
+	if err != nil {
+		s.fail(c, err)
+		return nil, false
+	}
+	return r, true
+}
+
+func (s *Server) getReservation(c *gin.Context) {
+	r, ok := s.visibleReservation(c, c.Param("id"))
+	if !ok {
+		return
+	}
+	setETag(c, r.Version)
+	c.JSON(http.StatusOK, reservationOutOf(r))
+}
+
+type shipIn struct {
+	TrackingNo string `json:"tracking_no"`
+}
+
+type cancelIn struct {
+	Reason string `json:"reason"`
+}
+
+type resultIn struct {
+	UnitsSold     *int64 `json:"units_sold"`
+	UnitsReturned *int64 `json:"units_returned"`
+	Rating        int    `json:"rating"`
+	Note          string `json:"note"`
+}
+
+// bindOptional binds a body that may be empty.
+func (s *Server) bindOptional(c *gin.Context, v any) error {
+	if c.Request.ContentLength == 0 {
+		return nil
+	}
+	return s.bind(c, v)
+}
+
+// reservationAction serves POST /v1/reservations/{id}:{action}.
+func (s *Server) reservationAction(c *gin.Context) {
+	const op = "api.reservationAction"
+	id, action, ok := strings.Cut(c.Param("id"), ":")
+	if !ok {
+		s.fail(c, engine.InvalidField(op, "action", "add :confirm, :cancel or :ship to the reservation's path"))
+		return
+	}
+	ch := engine.ReservationChange{Action: engine.ReservationAction(action)}
+	var err error
+	switch ch.Action {
+	case engine.ReserveConfirm:
+		err = s.bindOptional(c, &struct{}{})
+	case engine.ReserveCancel:
+		var in cancelIn
+		err = s.bindOptional(c, &in)
+	case engine.ReserveShip:
+		var in shipIn
+		err = s.bindOptional(c, &in)
+		ch.TrackingNo = in.TrackingNo
+	default:
+		err = engine.InvalidField(op, "action", "must be confirm, cancel or ship (the result is posted to /result)")
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.changeReservation(c, id, ch)
+}
+
+func (s *Server) reservationResult(c *gin.Context) {
+	const op = "api.reservationResult"
+	var in resultIn
+	if err := s.bind(c, &in); err != nil {
+		s.fail(c, err)
+		return
+	}
+	var pr engine.Problems
+	if in.UnitsSold == nil {
+		pr.Add("units_sold", "is required")
+	}
+	if in.UnitsReturned == nil {
+		pr.Add("units_returned", "is required")
+	}
+	if err := pr.Err(op); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.changeReservation(c, c.Param("id"), engine.ReservationChange{Action: engine.ReserveResult,
+		UnitsSold: *in.UnitsSold, UnitsReturned: *in.UnitsReturned, Rating: in.Rating, Note: in.Note})
+}
+
+func (s *Server) changeReservation(c *gin.Context, id string, ch engine.ReservationChange) {
+	ifv, err := ifMatch(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	r, ok := s.visibleReservation(c, id)
+	if !ok {
+		return
+	}
+	me := caller(c)
+	party, ok := partyOf(me, r.MCNOrgID, r.SupplierOrgID)
+	if !ok {
+		s.fail(c, engine.Errorf(engine.KindForbidden, "api.changeReservation", "only the MCN and the supplier act on a reservation"))
+		return
+	}
+	got, err := s.store.ChangeReservation(c.Request.Context(), r.ID, ifv, store.Actor{OrgID: me.ID, Party: party}, ch)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	setETag(c, got.Version)
+	c.JSON(http.StatusOK, reservationOutOf(got))
+}
+
+// dealList reads the list parameters shared by reservations and samples:
+// status (one of statuses), product_id, limit and cursor. The caller's
+// side decides whose objects are listed.
+func dealList(c *gin.Context, statuses []string) (store.DealFilter, error) {
+	const op = "api.dealList"
+	pg, err := pageParams(c)
+	var pr engine.Problems
+	if e, ok := asInvalid(err); ok {
+		pr.Fields = append(pr.Fields, e.Fields...)
+	}
+	f := store.DealFilter{Status: c.Query("status"), ProductID: c.Query("product_id"), Before: pg.after, Limit: pg.limit + 1}
+	if f.Status != "" && !containsStr(statuses, f.Status) {
+		pr.Add("status", "must be one of %s", strings.Join(statuses, ", "))
+	}
+	if pg.after != "" && !store.ValidDealCursor(pg.after) {
+		pr.Add("cursor", "is not a cursor from this API")
+	}
+	if len(f.ProductID) > engine.MaxDealIDLen {
+		pr.Add("product_id", "is too long")
+	}
+	me := caller(c)
+	switch me.Kind {
+	case engine.OrgAdmin:
+	case engine.OrgMCN:
+		f.MCNOrgID = me.ID
+	default:
+		f.SupplierOrgID = me.ID
+	}
+	return f, pr.Err(op)
+}
+
+func containsStr(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// nextCursor trims a page fetched with one extra item and returns the
+// cursor of the next page.
+func nextCursor[T any](items []T, limit int, id func(T) string) ([]T, string) {
+	if len(items) <= limit {
+		return items, ""
+	}
+	items = items[:limit]
+	return items, base64.RawURLEncoding.EncodeToString([]byte("k:" + id(items[len(items)-1])))
+}
+
+func (s *Server) listReservations(c *gin.Context) {
+	var statuses []string
+	for _, st := range engine.ReservationStatuses() {
+		statuses = append(statuses, string(st))
+	}
+	f, err := dealList(c, statuses)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	rs, err := s.store.ListReservations(c.Request.Context(), f)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	rs, next := nextCursor(rs, f.Limit-1, func(r *engine.Reservation) string { return r.ID })
+	items := make([]reservationOut, len(rs))
+	for i, r := range rs {
+		items[i] = reservationOutOf(r)
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": next})
+}
+
+type dealChangeOut struct {
+	Version int64     `json:"version"`
+	At      time.Time `json:"at"`
+	Actor   string    `json:"actor"`
+	Party   string    `json:"party"`
+	Action  string    `json:"action"`
+	Before  string    `json:"before"`
+	After   string    `json:"after"`
+}
+
+func dealTrail(createdAt time.Time, creator string, first string, changes []store.DealChange) []dealChangeOut {
+	out := []dealChangeOut{{Version: 1, At: createdAt, Actor: creator, Party: string(engine.PartyMCN), Action: "create", After: first}}
+	for _, ch := range changes {
+		out = append(out, dealChangeOut{Version: ch.Version, At: ch.At, Actor: ch.Actor, Party: string(ch.Party),
+			Action: ch.Action, Before: ch.From, After: ch.To})
+	}
+	return out
+}
+
+func (s *Server) reservationAudit(c *gin.Context) {
+	r, ok := s.visibleReservation(c, c.Param("id"))
+	if !ok {
+		return
+	}
+	changes, err := s.store.ReservationHistory(c.Request.Context(), r.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": dealTrail(r.CreatedAt, r.MCNOrgID, string(engine.ReservationHeld), changes)})
+}
+
+// --- sample requests ---
+
+type sampleIn struct {
+	ProductID    string `json:"product_id"`
+	HostID       string `json:"host_id"`
+	ShipToRegion string `json:"ship_to_region"`
+	Note         string `json:"note"`
+}
+
+type sampleOut struct {
+	ID             string     `json:"id"`
+	Status         string     `json:"status"`
+	ProductID      string     `json:"product_id"`
+	ProductSKU     string     `json:"product_sku"`
+	ProductTitleZh string     `json:"product_title_zh"`
+	ProductTitleEn string     `json:"product_title_en"`
+	SupplierOrgID  string     `json:"supplier_org_id"`
+	MCNOrgID       string     `json:"mcn_org_id"`
+	HostID         string     `json:"host_id,omitempty"`
+	ShipToRegion   string     `json:"ship_to_region"`
+	Note           string     `json:"note,omitempty"`
+	DeclineReason  string     `json:"decline_reason,omitempty"`
+	TrackingNo     string     `json:"tracking_no,omitempty"`
+	Version        int64      `json:"version"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	AcceptedAt     *time.Time `json:"accepted_at,omitempty"`
+	DeclinedAt     *time.Time `json:"declined_at,omitempty"`
+	ShippedAt      *time.Time `json:"shipped_at,omitempty"`
+	ReceivedAt     *time.Time `json:"received_at,omitempty"`
+}
+
+func sampleOutOf(r *engine.SampleRequest) sampleOut {
+	return sampleOut{ID: r.ID, Status: string(r.Status), ProductID: r.ProductID, ProductSKU: r.ProductSKU,
+		ProductTitleZh: r.ProductTitleZh, ProductTitleEn: r.ProductTitleEn, SupplierOrgID: r.SupplierOrgID,
+		MCNOrgID: r.MCNOrgID, HostID: r.HostID, ShipToRegion: r.ShipToRegion, Note: r.Note,
+		DeclineReason: r.DeclineReason, TrackingNo: r.TrackingNo, Version: r.Version, CreatedAt: r.CreatedAt,
+		UpdatedAt: r.UpdatedAt, AcceptedAt: timePtr(r.AcceptedAt), DeclinedAt: timePtr(r.DeclinedAt),
+		ShippedAt: timePtr(r.ShippedAt), ReceivedAt: timePtr(r.ReceivedAt)}
+}
+
+func (s *Server) createSampleRequest(c *gin.Context) {
+	const op = "api.createSampleRequest"
+	var in sampleIn
+	if err := s.bind(c, &in); err != nil {
+		s.fail(c, err)
+		return
+	}
+	p, err := s.dealProduct(c, op, in.ProductID)
+	if err == nil {
+		err = s.ownRef(c, op, "host_id", strings.TrimSpace(in.HostID))
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	r := &engine.SampleRequest{ProductID: p.ID, SupplierOrgID: p.OrgID, MCNOrgID: caller(c).ID, HostID: in.HostID,
+		ShipToRegion: in.ShipToRegion, Note: in.Note, ProductSKU: p.SKU, ProductTitleZh: p.TitleZh, ProductTitleEn: p.TitleEn}
+	if err := engine.PrepareSampleRequest(r, p.SampleAvailable, s.regions); err != nil {
+		s.fail(c, err)
+		return
+	}
+	got, err := s.store.CreateSampleRequest(c.Request.Context(), r)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	setETag(c, got.Version)
+	c.Header("Location", "/v1/sample-requests/"+got.ID)
+	c.JSON(http.StatusCreated, sampleOutOf(got))
+}
+
+func (s *Server) visibleSample(c *gin.Context, id string) (*engine.SampleRequest, bool) {
+	r, err := s.store.GetSampleRequest(c.Request.Context(), id)
+	me := caller(c)
+	if err == nil && me.Kind != engine.OrgAdmin && me.ID != r.MCNOrgID && me.ID != r.SupplierOrgID {
+		err = engine.Errorf(engine.KindNotFound, "api.sampleRequest", "no sample request %q", clipID(id))
+	}
+	if err != nil {
+		s.fail(c, err)
+		return nil, false
+	}
+	return r, true
+}
+
+func (s *Server) getSampleRequest(c *gin.Context) {
+	r, ok := s.visibleSample(c, c.Param("id"))
+	if !ok {
+		return
+	}
+	setETag(c, r.Version)
+	c.JSON(http.StatusOK, sampleOutOf(r))
+}
+
+type declineIn struct {
+	Reason string `json:"reason"`
+}
+
+// sampleAction serves POST /v1/sample-requests/{id}:{action}.
+func (s *Server) sampleAction(c *gin.Context) {
+	const op = "api.sampleAction"
+	id, action, ok := strings.Cut(c.Param("id"), ":")
+	if !ok {
+		s.fail(c, engine.InvalidField(op, "action", "add :accept, :decline, :ship or :receive to the sample request's path"))
+		return
+	}
+	ch := engine.SampleChange{Action: engine.SampleAction(action)}
+	var err error
+	switch ch.Action {
+	case engine.SampleAccept, engine.SampleReceive:
+		err = s.bindOptional(c, &struct{}{})
+	case engine.SampleDecline:
+		var in declineIn
+		err = s.bindOptional(c, &in)
+		ch.Reason = in.Reason
+	case engine.SampleShip:
+		var in shipIn
+		err = s.bindOptional(c, &in)
+		ch.TrackingNo = in.TrackingNo
+	default:
+		err = engine.InvalidField(op, "action", "must be accept, decline, ship or receive")
+	}
+	if err == nil {
+		var ifv int64
+		if ifv, err = ifMatch(c); err == nil {
+			r, ok := s.visibleSample(c, id)
+			if !ok {
+				return
+			}
+			me := caller(c)
+			party, ok := partyOf(me, r.MCNOrgID, r.SupplierOrgID)
+			if !ok {
+				s.fail(c, engine.Errorf(engine.KindForbidden, op, "only the MCN and the supplier act on a sample request"))
+				return
+			}
+			var got *engine.SampleRequest
+			if got, err = s.store.ChangeSampleRequest(c.Request.Context(), r.ID, ifv, store.Actor{OrgID: me.ID, Party: party}, ch); err == nil {
+				setETag(c, got.Version)
+				c.JSON(http.StatusOK, sampleOutOf(got))
+				return
+			}
+		}
+	}
+	s.fail(c, err)
+}
+
+func (s *Server) listSampleRequests(c *gin.Context) {
+	var statuses []string
+	for _, st := range engine.SampleStatuses() {
+		statuses = append(statuses, string(st))
+	}
+	f, err := dealList(c, statuses)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	rs, err := s.store.ListSampleRequests(c.Request.Context(), f)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	rs, next := nextCursor(rs, f.Limit-1, func(r *engine.SampleRequest) string { return r.ID })
+	items := make([]sampleOut, len(rs))
+	for i, r := range rs {
+		items[i] = sampleOutOf(r)
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": next})
+}
+
+func (s *Server) sampleAudit(c *gin.Context) {
+	r, ok := s.visibleSample(c, c.Param("id"))
+	if !ok {
+		return
+	}
+	changes, err := s.store.SampleHistory(c.Request.Context(), r.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": dealTrail(r.CreatedAt, r.MCNOrgID, string(engine.SampleRequested), changes)})
+}

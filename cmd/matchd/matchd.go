@@ -50,8 +50,8 @@ type Config struct {
 	// OrphanGrace is the age at which a stock booking whose reservation was
 	// never stored (a crash in between) is released.
 	OrphanGrace time.Duration
-	MaxQueries     int
-	PprofAddr      string
+	MaxQueries  int
+	PprofAddr   string
 
 	// import
 	ImportOrg  string

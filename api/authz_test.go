@@ -15,6 +15,9 @@ type authzPolicy struct {
 	kinds []engine.OrgKind // nil: every kind
 	owner bool             // the org that owns the object in the path
 	only  bool             // kinds are not enough: only the owner (or a listed kind that owns) may
+	// co: the other party of a deal in the path (the supplier whose product
+	// an MCN's reservation or sample request is for) may too.
+	co bool
 }
 
 var (
@@ -60,14 +63,25 @@ var authzPolicies = map[string]authzPolicy{
 	"DELETE /v1/host-requests/:id":        {owner: true, only: true},
 	"GET /v1/host-requests/:id/matches":   {kinds: adminOnly, owner: true},
 	"POST /v1/match/hosts":                {kinds: append([]engine.OrgKind{engine.OrgAdmin}, requesters...)},
+	"POST /v1/reservations":               {kinds: []engine.OrgKind{engine.OrgMCN}},
+	"GET /v1/reservations":                {},
+	"GET /v1/reservations/:id":            {kinds: adminOnly, owner: true, co: true},
+	"POST /v1/reservations/:id":           {owner: true, co: true, only: true}, // :cancel, either side
+	"POST /v1/reservations/:id/result":    {owner: true, only: true},
+	"GET /v1/reservations/:id/audit":      {kinds: adminOnly, owner: true, co: true},
+	"POST /v1/sample-requests":            {kinds: []engine.OrgKind{engine.OrgMCN}},
+	"GET /v1/sample-requests":             {},
+	"GET /v1/sample-requests/:id":         {kinds: adminOnly, owner: true, co: true},
+	"POST /v1/sample-requests/:id":        {co: true, only: true}, // :accept, the supplier
+	"GET /v1/sample-requests/:id/audit":   {kinds: adminOnly, owner: true, co: true},
 	"GET /v1/index/status":                {kinds: adminOnly},
 	"GET /v1/review/queue":                {kinds: adminOnly},
 }
 
 // allowed applies a policy to a caller of the given kind that does or does
 // not own the object in the path.
-func (p authzPolicy) allowed(kind engine.OrgKind, owns bool) bool {
-	if owns && p.owner {
+func (p authzPolicy) allowed(kind engine.OrgKind, owns, co bool) bool {
+	if owns && p.owner || co && p.co {
 		return true
 	}
 	if p.only {
@@ -104,10 +118,39 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	admin := &org{"org_admin", e.admin, engine.OrgAdmin}
 	n := 0
+	var freshObject func(path string) (string, *org)
+	bodies := 0
+	// deal makes a product of the cooperative owner and a reservation or
+	// sample request of the MCN owner on it; a reservation for /result is
+	// confirmed and shipped first.
+	deal := func(path string) (string, *org, *org) {
+		mcn, coop := owners[engine.OrgMCN], owners[engine.OrgCooperative]
+		p := product(fmt.Sprintf("DEAL-%d", n))
+		p["sample_available"] = true
+		pid := e.must(201, "POST", "/v1/products", coop.key, p).body["id"].(string)
+		if strings.HasPrefix(path, "/v1/sample-requests/") {
+			r := e.must(201, "POST", "/v1/sample-requests", mcn.key, map[string]any{"product_id": pid, "ship_to_region": "330106"})
+			return r.body["id"].(string), mcn, coop
+		}
+		id := e.must(201, "POST", "/v1/reservations", mcn.key, map[string]any{"product_id": pid, "units": 3, "stream_date": "2027-01-20"}).body["id"].(string)
+		if strings.HasSuffix(path, "/result") {
+			e.must(200, "POST", "/v1/reservations/"+id+":confirm", coop.key, nil)
+			e.must(200, "POST", "/v1/reservations/"+id+":ship", coop.key, map[string]any{"tracking_no": "SF1"})
+		}
+		return id, mcn, coop
+	}
 	// fresh creates a new object of the kind the path names, owned by the
-	// owner org of that kind, and returns its id and its owner.
-	fresh := func(path string) (string, *org) {
+	// owner org of that kind, and returns its id and its owner (and for a
+	// deal, the other party).
+	fresh := func(path string) (string, *org, *org) {
 		n++
+		if strings.HasPrefix(path, "/v1/reservations/") || strings.HasPrefix(path, "/v1/sample-requests/") {
+			return deal(path)
+		}
+		id, o := freshObject(path)
+		return id, o, nil
+	}
+	freshObject = func(path string) (string, *org) {
 		switch {
 		case strings.HasPrefix(path, "/v1/orgs/"):
 			return owners[engine.OrgCooperative].id, owners[engine.OrgCooperative]
@@ -133,6 +176,21 @@ func TestAuthorizationMatrix(t *testing.T) {
 	body := func(method, path string) any {
 		switch {
 		case method == "GET" || method == "DELETE":
+			return nil
+		case path == "/v1/reservations":
+			bodies++
+			p := product(fmt.Sprintf("RSV-%d", bodies))
+			pid := e.must(201, "POST", "/v1/products", owners[engine.OrgFactory].key, p).body["id"].(string)
+			return map[string]any{"product_id": pid, "units": 2, "stream_date": "2027-01-20"}
+		case path == "/v1/sample-requests":
+			bodies++
+			p := product(fmt.Sprintf("SMP-%d", bodies))
+			p["sample_available"] = true
+			pid := e.must(201, "POST", "/v1/products", owners[engine.OrgFactory].key, p).body["id"].(string)
+			return map[string]any{"product_id": pid, "ship_to_region": "330106"}
+		case path == "/v1/reservations/:id/result":
+			return map[string]any{"units_sold": 2, "units_returned": 0, "rating": 4}
+		case strings.HasPrefix(path, "/v1/reservations/") || strings.HasPrefix(path, "/v1/sample-requests/"):
 			return nil
 		case path == "/v1/products:bulk":
 			return mustJSON(t, product(fmt.Sprintf("BULK-%d", n)))
@@ -174,10 +232,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 		for _, c := range append(callers, nil) {
 			path := rt.Path
-			var owner *org
+			var owner, co *org
 			if strings.Contains(path, ":id") {
 				var id string
-				id, owner = fresh(path)
+				id, owner, co = fresh(path)
+				switch rt.Method + " " + rt.Path {
+				case "POST /v1/reservations/:id":
+					id += ":cancel"
+				case "POST /v1/sample-requests/:id":
+					id += ":accept"
+				}
 				path = strings.Replace(path, ":id", id, 1)
 			}
 			b := body(rt.Method, rt.Path)
@@ -192,6 +256,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if c == owner {
 					who += " (owner)"
 				}
+				if c == co {
+					who += " (other party)"
+				}
 			}
 			r := e.do(rt.Method, path, key, b)
 			switch {
@@ -201,7 +268,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if r.status != 401 {
 					t.Errorf("%s without a key: %d", route, r.status)
 				}
-			case policy.allowed(c.kind, c == owner):
+			case policy.allowed(c.kind, c == owner, c != nil && c == co):
 				if r.status >= 300 {
 					t.Errorf("%s as %s: %d, want success: %s", route, who, r.status, r.raw)
 				}

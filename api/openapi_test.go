@@ -47,7 +47,7 @@ func TestOpenAPIValid(t *testing.T) {
 
 	// Every operation is named, summarised, described and tagged.
 	known := map[string]bool{"orgs": true, "products": true, "search": true, "demand-profiles": true, "hosts": true,
-		"host-requests": true, "matching": true, "meta": true, "ops": true}
+		"host-requests": true, "matching": true, "meta": true, "ops": true, "deals": true}
 	for _, tag := range doc.Tags {
 		if !known[tag.Name] || tag.Description == "" {
 			t.Errorf("tag %q: unknown or not described", tag.Name)
@@ -304,6 +304,7 @@ func TestOpenAPIConformance(t *testing.T) {
 
 	conformMatching(c)
 	conformHosts(c)
+	conformDeals(c)
 
 	var missed []string
 	for path, item := range doc.Paths.Map() {
@@ -629,4 +630,53 @@ func anyStrings(v any) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// conformDeals exercises reservations and sample requests: the whole life
+// of a reservation, the 409 with available, a stale If-Match, the lists and
+// trails, and a sample request from request to receipt.
+func conformDeals(c *conformance) {
+	e := c.e
+	_, coopKey := e.newOrg(engine.OrgCooperative, "360732")
+	_, mcnKey := e.newOrg(engine.OrgMCN, "330106")
+	p := product("DEAL-ORANGE")
+	p["stock"], p["sample_available"] = 100, true
+	pid := e.must(201, "POST", "/v1/products", coopKey, p).body["id"].(string)
+	day := time.Now().Add(72 * time.Hour).In(chinaTime).Format(time.DateOnly)
+	hold := time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
+	r := c.call(201, "POST", "/v1/reservations", nil, "", mcnKey, map[string]any{"product_id": pid, "units": 40, "stream_date": day, "hold_until": hold, "note": "双12专场"})
+	id := r.body["id"].(string)
+	short := c.call(409, "POST", "/v1/reservations", nil, "", mcnKey, map[string]any{"product_id": pid, "units": 61, "stream_date": day})
+	if short.body["available"] != 60.0 {
+		c.t.Errorf("409 available = %v, want 60", short.body["available"])
+	}
+	c.call(400, "POST", "/v1/reservations", nil, "", mcnKey, map[string]any{"product_id": pid, "units": 0, "stream_date": "2020-01-01"})
+	rid := map[string]string{"id": id}
+	c.call(200, "GET", "/v1/reservations/{id}", rid, "", coopKey, nil)
+	c.call(404, "GET", "/v1/reservations/{id}", map[string]string{"id": "rsv_nosuch"}, "", coopKey, nil)
+	c.call(409, "POST", "/v1/reservations/{id}", map[string]string{"id": id + ":ship"}, "", coopKey, map[string]any{"tracking_no": "SF1"})
+	c.call(403, "POST", "/v1/reservations/{id}", map[string]string{"id": id + ":confirm"}, "", mcnKey, nil)
+	c.call(412, "POST", "/v1/reservations/{id}", map[string]string{"id": id + ":confirm"}, "", coopKey, nil, "If-Match", `"9"`)
+	c.call(200, "POST", "/v1/reservations/{id}", map[string]string{"id": id + ":confirm"}, "", coopKey, nil, "If-Match", `"1"`)
+	c.call(200, "POST", "/v1/reservations/{id}", map[string]string{"id": id + ":ship"}, "", coopKey, map[string]any{"tracking_no": "SF1234567890"})
+	c.call(400, "POST", "/v1/reservations/{id}/result", rid, "", mcnKey, map[string]any{"units_sold": 41, "units_returned": 0})
+	c.call(200, "POST", "/v1/reservations/{id}/result", rid, "", mcnKey, map[string]any{"units_sold": 38, "units_returned": 1, "rating": 5})
+	c.call(200, "GET", "/v1/reservations/{id}/audit", rid, "", mcnKey, nil)
+	c.call(200, "GET", "/v1/reservations", nil, "status=completed&product_id="+pid+"&limit=10", coopKey, nil)
+	c.call(400, "GET", "/v1/reservations", nil, "status=lost", coopKey, nil)
+	got := e.must(200, "GET", "/v1/products/"+pid, coopKey, nil)
+	if got.body["stock"] != 60.0 || got.body["booked"] != 0.0 || got.body["available"] != 60.0 {
+		c.t.Errorf("after shipping 40 of 100: stock %v booked %v available %v", got.body["stock"], got.body["booked"], got.body["available"])
+	}
+
+	s := c.call(201, "POST", "/v1/sample-requests", nil, "", mcnKey, map[string]any{"product_id": pid, "ship_to_region": "330106", "note": "主播试吃"})
+	sid := s.body["id"].(string)
+	c.call(400, "POST", "/v1/sample-requests", nil, "", mcnKey, map[string]any{"product_id": pid, "ship_to_region": "12"})
+	c.call(200, "GET", "/v1/sample-requests/{id}", map[string]string{"id": sid}, "", coopKey, nil)
+	c.call(400, "POST", "/v1/sample-requests/{id}", map[string]string{"id": sid + ":decline"}, "", coopKey, map[string]any{})
+	c.call(200, "POST", "/v1/sample-requests/{id}", map[string]string{"id": sid + ":accept"}, "", coopKey, nil)
+	c.call(200, "POST", "/v1/sample-requests/{id}", map[string]string{"id": sid + ":ship"}, "", coopKey, map[string]any{"tracking_no": "SF42"})
+	c.call(200, "POST", "/v1/sample-requests/{id}", map[string]string{"id": sid + ":receive"}, "", mcnKey, nil)
+	c.call(200, "GET", "/v1/sample-requests/{id}/audit", map[string]string{"id": sid}, "", mcnKey, nil)
+	c.call(200, "GET", "/v1/sample-requests", nil, "status=received&limit=5", mcnKey, nil)
 }

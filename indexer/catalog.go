@@ -51,8 +51,8 @@ type catalog struct {
 // row is one product's matching attributes.
 type row struct {
 	Price, Live, Commission float64
-	Stock                   int64 // available units (stock − booked): what in_stock and the gate read
-	Booked                  int64
+	Stock                   int32 // available units (stock − booked ≤ engine.MaxStock): what in_stock and the gate read
+	Booked                  int32
 	Org, Ship, Prov         uint32
 	CertOff                 uint32
 	Lead, Shelf             int16  // days (validated: at most 365 and 3650)
@@ -237,7 +237,7 @@ func (v *vocab) analyseWith(p *engine.Product, tokens func(text string) analysis
 
 // rowOf builds p's attributes; certificates go to c.certs.
 func (c *catalog) rowOf(v *vocab, p *engine.Product) row {
-	r := row{Cat: v.category(p.Category), Price: p.PriceCNY, Live: p.LivePriceCNY, Commission: p.CommissionRate, Stock: p.Available(), Booked: p.Booked,
+	r := row{Cat: v.category(p.Category), Price: p.PriceCNY, Live: p.LivePriceCNY, Commission: p.CommissionRate, Stock: int32(p.Available()), Booked: int32(p.Booked),
 		Org: c.orgs.id(p.OrgID), Ship: c.places.id(p.ShipFrom), Prov: c.places.id(p.ProvinceCode),
 		Lead: int16(min(max(p.LeadTimeDays, math.MinInt16), math.MaxInt16)), Shelf: int16(min(max(p.ShelfLifeDays, math.MinInt16), math.MaxInt16)),
 		Approved: p.ReviewStatus == engine.ReviewApproved, ColdChain: p.ColdChain, Poverty: p.PovertyRelief}
@@ -469,7 +469,7 @@ func (c *catalog) compact() {
 // Certifications as they are. complete sets those.
 func (c *catalog) peek(r *row, p *engine.Product) {
 	p.OrgID, p.ShipFrom = c.orgs.strs[r.Org], c.places.strs[r.Ship]
-	p.PriceCNY, p.LivePriceCNY, p.CommissionRate, p.Stock, p.Booked = r.Price, r.Live, r.Commission, r.Stock+r.Booked, r.Booked
+	p.PriceCNY, p.LivePriceCNY, p.CommissionRate, p.Stock, p.Booked = r.Price, r.Live, r.Commission, int64(r.Stock)+int64(r.Booked), int64(r.Booked)
 	p.LeadTimeDays, p.ShelfLifeDays, p.ColdChain, p.PovertyRelief = int(r.Lead), int(r.Shelf), r.ColdChain, r.Poverty
 	months := p.AvailableMonths[:0]
 	for m := 1; m <= 12; m++ {

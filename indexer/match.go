@@ -371,7 +371,7 @@ func (g *gateSet) check(c *catalog, d uint32) int {
 	if !(r.Commission >= g.minComm) {
 		return igCommission
 	}
-	if r.Stock < g.minStock {
+	if int64(r.Stock) < g.minStock {
 		return igStock
 	}
 	for _, want := range g.certs {

@@ -299,6 +299,19 @@ func (s *Store) appendLedger(ctx context.Context, op, productID string, stock in
 		}
 		next, err := step(head.state())
 		if err != nil {
+			// A retried operation that another client (or an earlier try)
+			// applied already may no longer fit: releasing units twice, or
+			// shipping them after the release. Its op key tells. This is
+			// the rare path, so a query by op is affordable here.
+			if entry.Ref != "" {
+				n, cerr := s.ledger.CountDocuments(ctx, bson.D{{Key: "op", Value: opKey}})
+				if cerr != nil {
+					return BookingResult{}, classify(op, cerr)
+				}
+				if n > 0 {
+					return BookingResult{Ledger: head.state(), Replayed: true, Attempts: attempt}, nil
+				}
+			}
 			return BookingResult{Ledger: head.state(), Attempts: attempt}, err
 		}
 		if s.beforeAppend != nil {

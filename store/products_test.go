@@ -538,6 +538,7 @@ func TestBulkUpsertConcurrent(t *testing.T) {
 			s := mode.open(t)
 			pool := mode.size / 2
 			const bulkers, singles, rounds = 4, 2, 4
+			const singleMark = 999_999 // the stock single writes set (bulk writes set g*100+round)
 			var mu sync.Mutex
 			acks := map[string]int64{}
 			ack := func(id string) {
@@ -576,7 +577,7 @@ func TestBulkUpsertConcurrent(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					for k := g; k < pool; k += 3 {
-						p := product("org_p", fmt.Sprintf("P-%d", k), -1)
+						p := product("org_p", fmt.Sprintf("P-%d", k), singleMark)
 						if _, err := s.UpsertProduct(ctx, p, 0, nil); err != nil {
 							t.Error(err)
 							continue

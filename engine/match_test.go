@@ -89,6 +89,7 @@ func TestGates(t *testing.T) {
 		{"commission below floor", nil, func(c *Candidate) { c.Product.CommissionRate = 0.099 }, ExcludedCommission, time.Time{}},
 		{"commission at floor", nil, func(c *Candidate) { c.Product.CommissionRate = 0.1 }, "", time.Time{}},
 		{"stock below floor", nil, func(c *Candidate) { c.Product.Stock = 499 }, ExcludedStock, time.Time{}},
+		{"available below floor: reservations hold the rest", nil, func(c *Candidate) { c.Product.Stock, c.Product.Booked = 5000, 4501 }, ExcludedStock, time.Time{}},
 		{"stock at floor", nil, func(c *Candidate) { c.Product.Stock = 500 }, "", time.Time{}},
 		{"no stock without floor", func(p *DemandProfile) { p.MinStock = 0 }, func(c *Candidate) { c.Product.Stock = 0 }, ExcludedStock, time.Time{}},
 		{"required certificate missing", nil, func(c *Candidate) { c.Product.Certifications = []Certification{{Type: "organic"}} }, ExcludedCertification, time.Time{}},
@@ -233,6 +234,9 @@ func TestFactors(t *testing.T) {
 		{"stock: half of expected", FactorStock, nil, func(c *Candidate) { c.Product.Stock = 1000 }, nil, 0.5, "仅覆盖预计销量2000件的50%", "covers 50% of the expected 2000 units"},
 		{"stock: no expected units", FactorStock, func(p *DemandProfile) { p.ExpectedUnits = 0 }, func(c *Candidate) { c.Product.Stock = 3 }, nil, 1, "库存3件", "3 in stock"},
 		{"stock: none", FactorStock, func(p *DemandProfile) { p.ExpectedUnits = 0 }, func(c *Candidate) { c.Product.Stock = 0 }, nil, 0, "", ""},
+		{"stock: reservations count against it", FactorStock, nil, func(c *Candidate) { c.Product.Stock, c.Product.Booked = 3000, 2000 }, nil, 0.5,
+			"可订1000件（库存3000件，已预订2000件），仅覆盖预计销量2000件的50%", "1000 available (3000 in stock, 2000 reserved) covers 50% of the expected 2000 units"},
+		{"stock: fully booked", FactorStock, func(p *DemandProfile) { p.ExpectedUnits = 0 }, func(c *Candidate) { c.Product.Stock, c.Product.Booked = 40, 40 }, nil, 0, "可订0件", "0 available"},
 		// poverty relief
 		{"poverty relief: relief county", FactorPovertyRelief, nil, nil, nil, 1, "来自国家级脱贫县兴国县", "From Xingguo County, a former national poverty county"},
 		{"poverty relief: paired-assistance city", FactorPovertyRelief, nil, func(c *Candidate) { c.Supplier.RegionCode = "360700" }, nil, 1,

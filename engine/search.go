@@ -11,7 +11,7 @@ type ProductQuery struct {
 	PriceMin      *float64 // on EffectivePrice, inclusive
 	PriceMax      *float64 // on EffectivePrice, inclusive
 	CommissionMin *float64 // on CommissionRate (0..1), inclusive
-	InStock       *bool    // Stock > 0
+	InStock       *bool    // Available() > 0: stock not all held by reservations
 	OrgID         string   // only this org's products
 	// OnlyVisible limits results to approved products (what other orgs see).
 	OnlyVisible bool

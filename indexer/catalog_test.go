@@ -98,6 +98,7 @@ func TestMatchEachAgreesWithEngine(t *testing.T) {
 		switch i % 3 {
 		case 0:
 			p.Stock = int64(rng.IntN(3000))
+			p.Booked = int64(rng.IntN(2)) * int64(rng.IntN(int(p.Stock)+1)) // reservations hold some, or all
 			p.Certifications = p.Certifications[:min(len(p.Certifications), rng.IntN(3))]
 			if i%5 == 0 { // review withdrawn or granted, in place
 				p.ReviewStatus = [...]engine.ReviewStatus{engine.ReviewPending, engine.ReviewApproved}[rng.IntN(2)]

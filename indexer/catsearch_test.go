@@ -40,6 +40,7 @@ func TestSearchAgreesWithBleve(t *testing.T) {
 		switch i % 4 {
 		case 0:
 			p.Stock = int64(rng.IntN(3)) * int64(rng.IntN(500))
+			p.Booked = int64(rng.IntN(2)) * p.Stock // fully reserved: out of stock for in_stock
 			p.Certifications = p.Certifications[:min(len(p.Certifications), rng.IntN(3))]
 		case 1:
 			p.TitleZh += " 新款"

@@ -349,7 +349,7 @@ func (s *Store) CreateReservation(ctx context.Context, p *engine.Product, r *eng
 	}
 	d := toReservationDoc(r, key)
 	d.Settled = true
-	if _, err := s.deals.reservations.InsertOne(ctx, d); err != nil {
+	if err := s.insertGrouped(ctx, s.deals.reservations, d); err != nil {
 		// Not stored (or not known to be): give the units back unless the
 		// document is there after all. What this misses (a crash, the
 		// database gone) the reconciliation releases (ReconcileDeals).
@@ -584,6 +584,31 @@ func (s *Store) SweepExpired(ctx context.Context, limit int) (int, error) {
 	return n, nil
 }
 
+// ScheduleHeld reads the expiry of every held reservation into this
+// process's schedule, so that holds made through other servers (or before
+// a restart) expire here too. It reads only ids and expiry times.
+func (s *Store) ScheduleHeld(ctx context.Context) (int, error) {
+	const op = "store.ScheduleHeld"
+	cur, err := s.deals.reservations.Find(ctx, bson.D{{Key: "status", Value: string(engine.ReservationHeld)}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "expires_at", Value: 1}}))
+	if err != nil {
+		return 0, classify(op, err)
+	}
+	var held []struct {
+		ID        string    `bson:"_id"`
+		ExpiresAt time.Time `bson:"expires_at"`
+	}
+	if err := cur.All(ctx, &held); err != nil {
+		return 0, classify(op, err)
+	}
+	s.deals.mu.Lock()
+	for _, h := range held {
+		s.deals.due[h.ID] = h.ExpiresAt.UTC()
+	}
+	s.deals.mu.Unlock()
+	return len(held), nil
+}
+
 // ReconcileDeals brings the stored deals in line after a crash: it rolls
 // forward and settles every reservation in a booking state or unsettled
 // (and schedules the held ones for expiry), releases the bookings of
@@ -770,6 +795,10 @@ type DealTimers struct {
 	// ReconcileEvery is how often ReconcileDeals runs; default 5m. The
 	// first pass runs OrphanGrace after the start.
 	ReconcileEvery time.Duration
+	// ScheduleEvery is how often the held reservations of every server are
+	// read into this one's expiry schedule (ScheduleHeld); default 30s. A
+	// hold made through this server is scheduled at once.
+	ScheduleEvery time.Duration
 	// OrphanGrace is the age at which a booking without a reservation is
 	// an orphan (its request can no longer finish); default 15s, above the
 	// API's request timeout.
@@ -788,6 +817,11 @@ func (s *Store) RunDeals(ctx context.Context, t DealTimers) {
 	if t.OrphanGrace <= 0 {
 		t.OrphanGrace = 15 * time.Second
 	}
+	if t.ScheduleEvery <= 0 {
+		t.ScheduleEvery = 30 * time.Second
+	}
+	schedule := time.NewTimer(0)
+	defer schedule.Stop()
 	sweep := time.NewTicker(t.SweepEvery)
 	defer sweep.Stop()
 	reconcile := time.NewTimer(t.OrphanGrace)
@@ -808,6 +842,11 @@ func (s *Store) RunDeals(ctx context.Context, t DealTimers) {
 					break
 				}
 			}
+		case <-schedule.C:
+			if _, err := s.ScheduleHeld(ctx); err != nil {
+				s.log.Warn("reading held reservations failed", "err", err)
+			}
+			schedule.Reset(t.ScheduleEvery)
 		case <-reconcile.C:
 			rep, err := s.ReconcileDeals(ctx, t.OrphanGrace)
 			if err != nil {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -183,6 +184,15 @@ func (s *Server) createReservation(c *gin.Context) {
 	r.ProductID, r.SupplierOrgID, r.MCNOrgID = p.ID, p.OrgID, caller(c).ID
 	r.ProductSKU, r.ProductTitleZh, r.ProductTitleEn = p.SKU, p.TitleZh, p.TitleEn
 	got, err := s.store.CreateReservation(c.Request.Context(), p, r)
+	var short *engine.Shortage
+	switch {
+	case err == nil:
+		s.metrics.reservations.WithLabelValues("held").Inc()
+		s.metrics.reservationUnits.WithLabelValues("held").Add(float64(r.Units))
+	case errors.As(err, &short):
+		s.metrics.reservations.WithLabelValues("refused").Inc()
+		s.metrics.reservationUnits.WithLabelValues("refused").Add(float64(r.Units))
+	}
 	if err != nil {
 		s.fail(c, err)
 		return

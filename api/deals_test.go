@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -173,6 +174,14 @@ func TestReservationNeverOverbooks(t *testing.T) {
 	items := r.body["items"].([]any)
 	if len(items) != 1 || items[0].(map[string]any)["available"] != 0.0 {
 		t.Errorf("in_stock=false: %s", r.raw)
+	}
+	// Operators see the outcomes on /metrics.
+	metrics := string(d.must(200, "GET", "/metrics", "", nil).raw)
+	for _, want := range []string{`livematch_reservations_total{outcome="held"} 3`, `livematch_reservations_total{outcome="refused"} 1`,
+		`livematch_reservation_units_total{outcome="held"} 220`, `livematch_reservation_units_total{outcome="refused"} 31`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
 

@@ -78,6 +78,10 @@ type metrics struct {
 	latency   *prometheus.HistogramVec
 	queued    prometheus.Gauge
 	queueWait prometheus.Histogram
+	// reservations counts new reservations by outcome (held: booked;
+	// refused: did not fit the available units) and their units.
+	reservations     *prometheus.CounterVec
+	reservationUnits *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -96,8 +100,14 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "livematch_query_wait_seconds", Help: "How long searches and matches that had to wait for a turn waited.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}),
+		reservations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "livematch_reservations_total", Help: "New reservations by outcome: held (booked) or refused (more than available).",
+		}, []string{"outcome"}),
+		reservationUnits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "livematch_reservation_units_total", Help: "Units asked for by new reservations, by outcome: held (booked) or refused.",
+		}, []string{"outcome"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.queued, m.queueWait,
+	reg.MustRegister(m.requests, m.latency, m.queued, m.queueWait, m.reservations, m.reservationUnits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -412,7 +412,7 @@ func (s *Store) ChangeReservation(ctx context.Context, id string, ifVersion int6
 		release, ship := engine.LedgerEffect(r.Status, next.Status, r.Units)
 		nd.Settled = cur.Settled && release == 0 && ship == 0
 		return &nd, dealLogDoc{Action: string(ch.Action), Actor: actor.OrgID, Party: string(actor.Party),
-			From: string(r.StatusAt(now)), To: string(next.Status), At: now}, nil
+			From: string(r.Status), To: string(next.Status), At: now}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -655,9 +655,20 @@ func (s *Store) ReconcileDeals(ctx context.Context, grace time.Duration) (Reconc
 		}
 		keys[d.LedgerKey] = struct{}{}
 	}
-	// Bookings without a reservation.
+	// Bookings without a reservation, made since the last pass's cutoff: a
+	// booking older than the grace either has its document by now or
+	// never will, so each pass settles every booking up to its cutoff for
+	// good and the next one starts there.
+	cutoff := s.now().Add(-grace).UTC()
+	var mark struct {
+		At time.Time `bson:"at"`
+	}
+	err = s.counters.FindOne(ctx, bson.D{{Key: "_id", Value: reconcileMark}}).Decode(&mark)
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return rep, classify(op, err)
+	}
 	lc, err := s.ledger.Find(ctx, bson.D{{Key: "kind", Value: string(LedgerBook)},
-		{Key: "at", Value: bson.D{{Key: "$lte", Value: s.now().Add(-grace)}}}},
+		{Key: "at", Value: bson.D{{Key: "$gte", Value: mark.At}, {Key: "$lte", Value: cutoff}}}},
 		options.Find().SetProjection(bson.D{{Key: "product_id", Value: 1}, {Key: "ref", Value: 1}, {Key: "units", Value: 1}}))
 	if err != nil {
 		return rep, classify(op, err)
@@ -691,8 +702,19 @@ func (s *Store) ReconcileDeals(ctx context.Context, grace time.Duration) (Reconc
 			return rep, err
 		}
 	}
+	// Racing servers may lower the mark again (FerretDB's $max is not
+	// atomic); that only costs the next pass some work.
+	_, err = s.counters.UpdateOne(ctx, bson.D{{Key: "_id", Value: reconcileMark}},
+		bson.D{{Key: "$max", Value: bson.D{{Key: "at", Value: cutoff}}}}, options.UpdateOne().SetUpsert(true))
+	if err != nil && !mongo.IsDuplicateKeyError(err) {
+		return rep, classify(op, err)
+	}
 	return rep, nil
 }
+
+// reconcileMark is the counters document holding the time up to which
+// every booking has been checked for its reservation.
+const reconcileMark = "deals_reconciled"
 
 // ReconcileReport says what ReconcileDeals repaired.
 type ReconcileReport struct {

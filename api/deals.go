@@ -1,9 +1,11 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -238,30 +240,6 @@ func partyOf(me *engine.Org, mcnOrg, supplierOrg string) (engine.Party, bool) {
 	return "", false
 }
 
-// visibleReservation loads a reservation the caller may see: its MCN, its
-// supplier, or admin. Anyone else gets 404.
-func (s *Server) visibleReservation(c *gin.Context, id string) (*engine.Reservation, bool) {
-	r, err := s.store.GetReservation(c.Request.Context(), id)
-	me := caller(c)
-	if err == nil && me.Kind != engine.OrgAdmin && me.ID != r.MCNOrgID && me.ID != r.SupplierOrgID {
-		err = engine.Errorf(engine.KindNotFound, "api.reservation", "no reservation %q", clipID(id))
-	}
-	if err != nil {
-		s.fail(c, err)
-		return nil, false
-	}
-	return r, true
-}
-
-func (s *Server) getReservation(c *gin.Context) {
-	r, ok := s.visibleReservation(c, c.Param("id"))
-	if !ok {
-		return
-	}
-	setETag(c, r.Version)
-	c.JSON(http.StatusOK, reservationOutOf(r))
-}
-
 type shipIn struct {
 	TrackingNo string `json:"tracking_no"`
 }
@@ -343,7 +321,7 @@ func (s *Server) changeReservation(c *gin.Context, id string, ch engine.Reservat
 		s.fail(c, err)
 		return
 	}
-	r, ok := s.visibleReservation(c, id)
+	r, _, ok := visibleDeal(s, c, reservationDeals(), id)
 	if !ok {
 		return
 	}
@@ -373,7 +351,7 @@ func dealList(c *gin.Context, statuses []string) (store.DealFilter, error) {
 		pr.Fields = append(pr.Fields, e.Fields...)
 	}
 	f := store.DealFilter{Status: c.Query("status"), ProductID: c.Query("product_id"), Before: pg.after, Limit: pg.limit + 1}
-	if f.Status != "" && !containsStr(statuses, f.Status) {
+	if f.Status != "" && !slices.Contains(statuses, f.Status) {
 		pr.Add("status", "must be one of %s", strings.Join(statuses, ", "))
 	}
 	if pg.after != "" && !store.ValidDealCursor(pg.after) {
@@ -393,15 +371,6 @@ func dealList(c *gin.Context, statuses []string) (store.DealFilter, error) {
 	return f, pr.Err(op)
 }
 
-func containsStr(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // nextCursor trims a page fetched with one extra item and returns the
 // cursor of the next page.
 func nextCursor[T any](items []T, limit int, id func(T) string) ([]T, string) {
@@ -410,61 +379,6 @@ func nextCursor[T any](items []T, limit int, id func(T) string) ([]T, string) {
 	}
 	items = items[:limit]
 	return items, base64.RawURLEncoding.EncodeToString([]byte("k:" + id(items[len(items)-1])))
-}
-
-func (s *Server) listReservations(c *gin.Context) {
-	var statuses []string
-	for _, st := range engine.ReservationStatuses() {
-		statuses = append(statuses, string(st))
-	}
-	f, err := dealList(c, statuses)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	rs, err := s.store.ListReservations(c.Request.Context(), f)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	rs, next := nextCursor(rs, f.Limit-1, func(r *engine.Reservation) string { return r.ID })
-	items := make([]reservationOut, len(rs))
-	for i, r := range rs {
-		items[i] = reservationOutOf(r)
-	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": next})
-}
-
-type dealChangeOut struct {
-	Version int64     `json:"version"`
-	At      time.Time `json:"at"`
-	Actor   string    `json:"actor"`
-	Party   string    `json:"party"`
-	Action  string    `json:"action"`
-	Before  string    `json:"before"`
-	After   string    `json:"after"`
-}
-
-func dealTrail(createdAt time.Time, creator string, first string, changes []store.DealChange) []dealChangeOut {
-	out := []dealChangeOut{{Version: 1, At: createdAt, Actor: creator, Party: string(engine.PartyMCN), Action: "create", After: first}}
-	for _, ch := range changes {
-		out = append(out, dealChangeOut{Version: ch.Version, At: ch.At, Actor: ch.Actor, Party: string(ch.Party),
-			Action: ch.Action, Before: ch.From, After: ch.To})
-	}
-	return out
-}
-
-func (s *Server) reservationAudit(c *gin.Context) {
-	r, ok := s.visibleReservation(c, c.Param("id"))
-	if !ok {
-		return
-	}
-	changes, err := s.store.ReservationHistory(c.Request.Context(), r.ID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"items": dealTrail(r.CreatedAt, r.MCNOrgID, string(engine.ReservationHeld), changes)})
 }
 
 // --- sample requests ---
@@ -539,28 +453,6 @@ func (s *Server) createSampleRequest(c *gin.Context) {
 	c.JSON(http.StatusCreated, sampleOutOf(got))
 }
 
-func (s *Server) visibleSample(c *gin.Context, id string) (*engine.SampleRequest, bool) {
-	r, err := s.store.GetSampleRequest(c.Request.Context(), id)
-	me := caller(c)
-	if err == nil && me.Kind != engine.OrgAdmin && me.ID != r.MCNOrgID && me.ID != r.SupplierOrgID {
-		err = engine.Errorf(engine.KindNotFound, "api.sampleRequest", "no sample request %q", clipID(id))
-	}
-	if err != nil {
-		s.fail(c, err)
-		return nil, false
-	}
-	return r, true
-}
-
-func (s *Server) getSampleRequest(c *gin.Context) {
-	r, ok := s.visibleSample(c, c.Param("id"))
-	if !ok {
-		return
-	}
-	setETag(c, r.Version)
-	c.JSON(http.StatusOK, sampleOutOf(r))
-}
-
 type declineIn struct {
 	Reason string `json:"reason"`
 }
@@ -592,7 +484,7 @@ func (s *Server) sampleAction(c *gin.Context) {
 	if err == nil {
 		var ifv int64
 		if ifv, err = ifMatch(c); err == nil {
-			r, ok := s.visibleSample(c, id)
+			r, _, ok := visibleDeal(s, c, sampleDeals(), id)
 			if !ok {
 				return
 			}
@@ -613,38 +505,134 @@ func (s *Server) sampleAction(c *gin.Context) {
 	s.fail(c, err)
 }
 
-func (s *Server) listSampleRequests(c *gin.Context) {
+// --- what reservations and sample requests share ---
+
+// dealMeta is what the shared handlers need of a deal object.
+type dealMeta struct {
+	id, mcn, supplier string
+	version           int64
+	createdAt         time.Time
+}
+
+// dealKind describes one kind of deal object to the handlers that
+// reservations and sample requests share.
+type dealKind[T any] struct {
+	what     string // for messages
+	first    string // the state it is created in
+	statuses []string
+	get      func(*store.Store, context.Context, string) (T, error)
+	list     func(*store.Store, context.Context, store.DealFilter) ([]T, error)
+	history  func(*store.Store, context.Context, string) ([]store.DealChange, error)
+	meta     func(T) dealMeta
+	out      func(T) any
+}
+
+func reservationDeals() dealKind[*engine.Reservation] {
+	var statuses []string
+	for _, st := range engine.ReservationStatuses() {
+		statuses = append(statuses, string(st))
+	}
+	return dealKind[*engine.Reservation]{what: "reservation", first: string(engine.ReservationHeld), statuses: statuses,
+		get: (*store.Store).GetReservation, list: (*store.Store).ListReservations, history: (*store.Store).ReservationHistory,
+		meta: func(r *engine.Reservation) dealMeta {
+			return dealMeta{r.ID, r.MCNOrgID, r.SupplierOrgID, r.Version, r.CreatedAt}
+		},
+		out: func(r *engine.Reservation) any { return reservationOutOf(r) }}
+}
+
+func sampleDeals() dealKind[*engine.SampleRequest] {
 	var statuses []string
 	for _, st := range engine.SampleStatuses() {
 		statuses = append(statuses, string(st))
 	}
-	f, err := dealList(c, statuses)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	rs, err := s.store.ListSampleRequests(c.Request.Context(), f)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	rs, next := nextCursor(rs, f.Limit-1, func(r *engine.SampleRequest) string { return r.ID })
-	items := make([]sampleOut, len(rs))
-	for i, r := range rs {
-		items[i] = sampleOutOf(r)
-	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": next})
+	return dealKind[*engine.SampleRequest]{what: "sample request", first: string(engine.SampleRequested), statuses: statuses,
+		get: (*store.Store).GetSampleRequest, list: (*store.Store).ListSampleRequests, history: (*store.Store).SampleHistory,
+		meta: func(r *engine.SampleRequest) dealMeta {
+			return dealMeta{r.ID, r.MCNOrgID, r.SupplierOrgID, r.Version, r.CreatedAt}
+		},
+		out: func(r *engine.SampleRequest) any { return sampleOutOf(r) }}
 }
 
-func (s *Server) sampleAudit(c *gin.Context) {
-	r, ok := s.visibleSample(c, c.Param("id"))
-	if !ok {
-		return
+// visibleDeal loads a deal object the caller may see: its MCN, its
+// supplier, or admin. Anyone else gets 404 (its existence is not revealed).
+func visibleDeal[T any](s *Server, c *gin.Context, k dealKind[T], id string) (T, dealMeta, bool) {
+	obj, err := k.get(s.store, c.Request.Context(), id)
+	var m dealMeta
+	if err == nil {
+		m = k.meta(obj)
+		if me := caller(c); me.Kind != engine.OrgAdmin && me.ID != m.mcn && me.ID != m.supplier {
+			err = engine.Errorf(engine.KindNotFound, "api.deal", "no %s %q", k.what, clipID(id))
+		}
 	}
-	changes, err := s.store.SampleHistory(c.Request.Context(), r.ID)
 	if err != nil {
 		s.fail(c, err)
-		return
+		return obj, m, false
 	}
-	c.JSON(http.StatusOK, gin.H{"items": dealTrail(r.CreatedAt, r.MCNOrgID, string(engine.SampleRequested), changes)})
+	return obj, m, true
+}
+
+// getDeal serves GET …/{id}.
+func getDeal[T any](s *Server, k dealKind[T]) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		obj, m, ok := visibleDeal(s, c, k, c.Param("id"))
+		if !ok {
+			return
+		}
+		setETag(c, m.version)
+		c.JSON(http.StatusOK, k.out(obj))
+	}
+}
+
+// listDeals serves the lists: the caller's own, newest first.
+func listDeals[T any](s *Server, k dealKind[T]) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		f, err := dealList(c, k.statuses)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		objs, err := k.list(s.store, c.Request.Context(), f)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		objs, next := nextCursor(objs, f.Limit-1, func(o T) string { return k.meta(o).id })
+		items := make([]any, len(objs))
+		for i, o := range objs {
+			items[i] = k.out(o)
+		}
+		c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": next})
+	}
+}
+
+type dealChangeOut struct {
+	Version int64     `json:"version"`
+	At      time.Time `json:"at"`
+	Actor   string    `json:"actor"`
+	Party   string    `json:"party"`
+	Action  string    `json:"action"`
+	Before  string    `json:"before"`
+	After   string    `json:"after"`
+}
+
+// dealAudit serves …/{id}/audit: the creation, then every change with who
+// made it.
+func dealAudit[T any](s *Server, k dealKind[T]) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		_, m, ok := visibleDeal(s, c, k, c.Param("id"))
+		if !ok {
+			return
+		}
+		changes, err := k.history(s.store, c.Request.Context(), m.id)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		out := []dealChangeOut{{Version: 1, At: m.createdAt, Actor: m.mcn, Party: string(engine.PartyMCN), Action: "create", After: k.first}}
+		for _, ch := range changes {
+			out = append(out, dealChangeOut{Version: ch.Version, At: ch.At, Actor: ch.Actor, Party: string(ch.Party),
+				Action: ch.Action, Before: ch.From, After: ch.To})
+		}
+		c.JSON(http.StatusOK, gin.H{"items": out})
+	}
 }

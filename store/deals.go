@@ -246,6 +246,15 @@ func (c chain[D]) read(ctx context.Context, op, id string) (d *D, rolled bool, e
 	}
 }
 
+// current is read with the document repaired when it was behind its log.
+func (c chain[D]) current(ctx context.Context, op, id string) (*D, error) {
+	d, rolled, err := c.read(ctx, op, id)
+	if err == nil && rolled {
+		err = c.write(ctx, op, id, d)
+	}
+	return d, err
+}
+
 // write stores d (version v) over older versions of the document. On the
 // embedded FerretDB the filter is the _id alone (see casFilter); a lost
 // race leaves the document behind the log, which read rolls forward.
@@ -370,18 +379,12 @@ func (s *Store) CreateReservation(ctx context.Context, p *engine.Product, r *eng
 // and a hold past its expires_at recorded as expired), or KindNotFound.
 func (s *Store) GetReservation(ctx context.Context, id string) (*engine.Reservation, error) {
 	const op = "store.GetReservation"
-	c := s.reservationChain()
-	d, rolled, err := c.read(ctx, op, id)
+	d, err := s.reservationChain().current(ctx, op, id)
 	if err != nil {
 		return nil, err
 	}
-	if rolled || !d.Settled {
-		if err := c.write(ctx, op, id, d); err != nil {
-			return nil, err
-		}
-		if err := s.settle(ctx, d); err != nil {
-			return nil, err
-		}
+	if err := s.settle(ctx, d); err != nil {
+		return nil, err
 	}
 	r := d.toEngine()
 	if r.StatusAt(s.now()) != r.Status { // due: expire it now rather than show it
@@ -744,15 +747,9 @@ func (s *Store) CreateSampleRequest(ctx context.Context, r *engine.SampleRequest
 // GetSampleRequest returns a sample request, or KindNotFound.
 func (s *Store) GetSampleRequest(ctx context.Context, id string) (*engine.SampleRequest, error) {
 	const op = "store.GetSampleRequest"
-	c := s.sampleChain()
-	d, rolled, err := c.read(ctx, op, id)
+	d, err := s.sampleChain().current(ctx, op, id)
 	if err != nil {
 		return nil, err
-	}
-	if rolled {
-		if err := c.write(ctx, op, id, d); err != nil {
-			return nil, err
-		}
 	}
 	return d.toEngine(), nil
 }

@@ -124,14 +124,10 @@ func (s *Server) ownRef(c *gin.Context, op, field, id string) error {
 	return err
 }
 
-func (s *Server) createReservation(c *gin.Context) {
-	const op = "api.createReservation"
-	var in reservationIn
-	if err := s.bind(c, &in); err != nil {
-		s.fail(c, err)
-		return
-	}
-	now := s.now()
+// prepareReservation turns the input into a held reservation as of now, or
+// a KindInvalid error naming every bad field once.
+func prepareReservation(in *reservationIn, now time.Time) (*engine.Reservation, error) {
+	const op = "api.prepareReservation"
 	var pr engine.Problems
 	r := &engine.Reservation{ProductID: in.ProductID, ProfileID: in.ProfileID, HostID: in.HostID, Note: in.Note}
 	if in.Units == nil {
@@ -165,11 +161,24 @@ func (s *Server) createReservation(c *gin.Context) {
 	if e, ok := asInvalid(err); ok {
 		fields = append(fields, e.Fields...)
 	} else if err != nil {
+		return nil, err
+	}
+	if len(fields) > 0 {
+		return nil, (&engine.Problems{Fields: dedupeFields(fields)}).Err(op)
+	}
+	return r, nil
+}
+
+func (s *Server) createReservation(c *gin.Context) {
+	const op = "api.createReservation"
+	var in reservationIn
+	if err := s.bind(c, &in); err != nil {
 		s.fail(c, err)
 		return
 	}
-	if len(fields) > 0 {
-		s.fail(c, (&engine.Problems{Fields: dedupeFields(fields)}).Err(op))
+	r, err := prepareReservation(&in, s.now())
+	if err != nil {
+		s.fail(c, err)
 		return
 	}
 	p, err := s.dealProduct(c, op, r.ProductID)

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/livematch/livematch/engine"
 )
@@ -158,6 +159,48 @@ func FuzzMatchBody(f *testing.F) {
 			if rec.Code >= 500 {
 				t.Fatalf("%s %q: %d %s", path, body, rec.Code, rec.Body)
 			}
+		}
+	})
+}
+
+// FuzzDecodeReservation feeds arbitrary bodies to the reservation decoder:
+// each is accepted as a held reservation with whole positive units, a
+// stream date not before today and a hold within 7 days, or rejected with a
+// client error naming its fields, never with anything else.
+func FuzzDecodeReservation(f *testing.F) {
+	for _, s := range []string{
+		`{"product_id":"prd_x","units":30,"stream_date":"2026-12-12"}`,
+		`{"product_id":"prd_x","units":1,"stream_date":"2026-12-12T20:00:00+08:00","hold_until":"2026-12-09T18:00:00+08:00","note":"周六"}`,
+		`{"product_id":"prd_x","units":2.5,"stream_date":"2026-12-12"}`, `{"units":"3"}`, `{"units":-1,"stream_date":"yesterday"}`,
+		`{"product_id":"","units":0,"hold_until":"2030-01-01T00:00:00Z"}`, `null`, `[]`, `{"units":1e99}`,
+	} {
+		f.Add([]byte(s))
+	}
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var in reservationIn
+		err := decodeBytes(body, &in)
+		var r *engine.Reservation
+		if err == nil {
+			r, err = prepareReservation(&in, now)
+		}
+		if err == nil {
+			if r.Status != engine.ReservationHeld || r.Units < 1 || r.ProductID == "" || r.StreamDate.IsZero() ||
+				!r.ExpiresAt.After(now) || r.ExpiresAt.Sub(now) > engine.MaxHold {
+				t.Fatalf("body %q accepted as %+v", body, r)
+			}
+			return
+		}
+		var e *engine.Error
+		if !asEngineError(err, &e) || e.Kind != engine.KindInvalid || len(e.Fields) == 0 {
+			t.Fatalf("body %q: error %v is not a client error naming a field", body, err)
+		}
+		seen := map[string]bool{}
+		for _, fe := range e.Fields {
+			if fe.Field == "" || fe.Message == "" || seen[fe.Field] {
+				t.Fatalf("body %q: empty or repeated field error %+v", body, e.Fields)
+			}
+			seen[fe.Field] = true
 		}
 	})
 }

@@ -82,8 +82,11 @@ type stockEdit struct {
 	Stale   bool   // the product changed since the form was loaded
 	Current int64  // its stock now (when Stale)
 	Saved   bool
-	From    string // "list" or "product": which page the form is on
-	List    listState
+	// Facts is the product after a saved edit: its stock, booked and
+	// available units, shown afresh beside the form.
+	Facts *product
+	From  string // "list" or "product": which page the form is on
+	List  listState
 }
 
 // prodListPage is the products list's data.
@@ -201,11 +204,14 @@ type prodPage struct {
 	Stale       bool
 	NewVersion  int64
 	DeleteStale bool
-	Stock       stockEdit
-	ShipFrom    string // the region of ship_from, named
-	Buyers      []prodBuyer
-	Excluded    map[string]int
-	BuyersError string
+	// DeleteRefused is the API's reason for refusing a delete (the
+	// product has reservations).
+	DeleteRefused string
+	Stock         stockEdit
+	ShipFrom      string // the region of ship_from, named
+	Buyers        []prodBuyer
+	Excluded      map[string]int
+	BuyersError   string
 }
 
 func (s *Server) productNew(w http.ResponseWriter, rq *request) {
@@ -305,8 +311,9 @@ func (s *Server) productSave(w http.ResponseWriter, rq *request) {
 	}
 	res := rq.call(http.MethodPut, "/v1/products/"+url.PathEscape(id), nil, productJSON(v), version)
 	// After a success: the page, not the form's #edit.
+	// A 409 names stock: below the units held and confirmed.
 	if !rq.afterWrite(w, res, "form.saved", "/console/products/"+url.PathEscape(id)+"#main",
-		http.StatusBadRequest, http.StatusPreconditionFailed, http.StatusRequestEntityTooLarge) {
+		http.StatusBadRequest, http.StatusConflict, http.StatusPreconditionFailed, http.StatusRequestEntityTooLarge) {
 		return
 	}
 	s.reshowProduct(w, rq, id, res.Status, func(data *prodPage) {
@@ -339,10 +346,16 @@ func (s *Server) productDelete(w http.ResponseWriter, rq *request) {
 	id := rq.r.PathValue("id")
 	_, version := postedForm(rq)
 	res := rq.call(http.MethodDelete, "/v1/products/"+url.PathEscape(id), nil, nil, version)
-	if !rq.afterWrite(w, res, "products.deleted", "/console/products", http.StatusPreconditionFailed) {
+	if !rq.afterWrite(w, res, "products.deleted", "/console/products", http.StatusPreconditionFailed, http.StatusConflict) {
 		return
 	}
-	s.reshowProduct(w, rq, id, res.Status, func(data *prodPage) { data.DeleteStale = true })
+	s.reshowProduct(w, rq, id, res.Status, func(data *prodPage) {
+		if res.Status == http.StatusConflict { // it has reservations
+			data.DeleteRefused = rq.apiMessage(res)
+			return
+		}
+		data.DeleteStale = true
+	})
 }
 
 // productStock is the quick stock edit, from the list or the product page.
@@ -372,8 +385,9 @@ func (s *Server) productStock(w http.ResponseWriter, rq *request) {
 			rq.redirect(w, e.back())
 			return
 		}
-		e.Value, e.Version, e.Saved = strconv.FormatInt(p.Stock, 10), p.Version, true
-	case res.Status == http.StatusPreconditionFailed, res.Status == http.StatusBadRequest:
+		e.Value, e.Version, e.Saved, e.Facts = strconv.FormatInt(p.Stock, 10), p.Version, true, &p
+	case res.Status == http.StatusPreconditionFailed, res.Status == http.StatusBadRequest, res.Status == http.StatusConflict:
+		// 409: below the units held and confirmed; said by the box.
 		var cur *apiResult
 		p, _, cur = rq.loadProduct(id)
 		if !cur.OK() {

@@ -33,6 +33,7 @@ type product struct {
 	LivePriceCNY    *float64          `json:"live_price_cny"`
 	CommissionRate  float64           `json:"commission_rate"`
 	Stock           int64             `json:"stock"`
+	Booked          int64             `json:"booked"`
 	Available       *int64            `json:"available"`
 	MOQ             int64             `json:"moq"`
 	LeadTimeDays    int               `json:"lead_time_days"`

@@ -161,6 +161,7 @@ var routePatterns = []string{
 	"/console/products", "/console/products/new", "/console/import",
 	"/console/hosts", "/console/host-requests", "/console/host-requests/new",
 	"/console/review", "/console/orgs", "/console/account",
+	"/console/reservations", "/console/samples",
 }
 
 func (s *Server) routes() {
@@ -180,6 +181,7 @@ func (s *Server) routes() {
 	s.profileRoutes()
 	s.hostRoutes()
 	s.adminRoutes()
+	s.dealRoutes()
 	m.Handle("/console/", s.page(anyRole, func(w http.ResponseWriter, rq *request) {
 		rq.fail(w, http.StatusNotFound, rq.T("error.not_found"))
 	}))
@@ -448,8 +450,7 @@ type menuItem struct {
 }
 
 // menuFor lists the pages a role may open, in menu order. Pages of later
-// issues (reservations, samples, complaints, webhooks, events) take their
-// place here.
+// issues (complaints, webhooks, events) take their place here.
 func menuFor(kind engine.OrgKind, current string) []menuItem {
 	all := []struct {
 		key, path string
@@ -462,6 +463,8 @@ func menuFor(kind engine.OrgKind, current string) []menuItem {
 		{"nav.products", "/console/products", supplierRole},
 		{"nav.import", "/console/import", supplierRole},
 		{"nav.host_requests", "/console/host-requests", requestRole},
+		{"nav.reservations", "/console/reservations", dealRole},
+		{"nav.samples", "/console/samples", dealRole},
 		{"nav.review", "/console/review", adminRole},
 		{"nav.orgs", "/console/orgs", adminRole},
 		{"nav.account", "/console/account", anyRole},

@@ -31,34 +31,57 @@ type reservationIn struct {
 }
 
 type reservationOut struct {
-	ID             string     `json:"id"`
-	Status         string     `json:"status"`
-	ProductID      string     `json:"product_id"`
-	ProductSKU     string     `json:"product_sku"`
-	ProductTitleZh string     `json:"product_title_zh"`
-	ProductTitleEn string     `json:"product_title_en"`
-	SupplierOrgID  string     `json:"supplier_org_id"`
-	MCNOrgID       string     `json:"mcn_org_id"`
-	Units          int64      `json:"units"`
-	StreamDate     time.Time  `json:"stream_date"`
-	ProfileID      string     `json:"profile_id,omitempty"`
-	HostID         string     `json:"host_id,omitempty"`
-	Note           string     `json:"note,omitempty"`
-	ExpiresAt      time.Time  `json:"expires_at"`
-	TrackingNo     string     `json:"tracking_no,omitempty"`
-	UnitsSold      *int64     `json:"units_sold,omitempty"`
-	UnitsReturned  *int64     `json:"units_returned,omitempty"`
-	Rating         int        `json:"rating,omitempty"`
-	ResultNote     string     `json:"result_note,omitempty"`
-	CancelledBy    string     `json:"cancelled_by,omitempty"`
-	Version        int64      `json:"version"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-	ConfirmedAt    *time.Time `json:"confirmed_at,omitempty"`
-	ShippedAt      *time.Time `json:"shipped_at,omitempty"`
-	CompletedAt    *time.Time `json:"completed_at,omitempty"`
-	CancelledAt    *time.Time `json:"cancelled_at,omitempty"`
-	ExpiredAt      *time.Time `json:"expired_at,omitempty"`
+	ID             string `json:"id"`
+	Status         string `json:"status"`
+	ProductID      string `json:"product_id"`
+	ProductSKU     string `json:"product_sku"`
+	ProductTitleZh string `json:"product_title_zh"`
+	ProductTitleEn string `json:"product_title_en"`
+	SupplierOrgID  string `json:"supplier_org_id"`
+	MCNOrgID       string `json:"mcn_org_id"`
+	dealParties
+	Units         int64      `json:"units"`
+	StreamDate    time.Time  `json:"stream_date"`
+	ProfileID     string     `json:"profile_id,omitempty"`
+	HostID        string     `json:"host_id,omitempty"`
+	Note          string     `json:"note,omitempty"`
+	ExpiresAt     time.Time  `json:"expires_at"`
+	TrackingNo    string     `json:"tracking_no,omitempty"`
+	UnitsSold     *int64     `json:"units_sold,omitempty"`
+	UnitsReturned *int64     `json:"units_returned,omitempty"`
+	Rating        int        `json:"rating,omitempty"`
+	ResultNote    string     `json:"result_note,omitempty"`
+	CancelledBy   string     `json:"cancelled_by,omitempty"`
+	Version       int64      `json:"version"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	ConfirmedAt   *time.Time `json:"confirmed_at,omitempty"`
+	ShippedAt     *time.Time `json:"shipped_at,omitempty"`
+	CompletedAt   *time.Time `json:"completed_at,omitempty"`
+	CancelledAt   *time.Time `json:"cancelled_at,omitempty"`
+	ExpiredAt     *time.Time `json:"expired_at,omitempty"`
+}
+
+// dealParties names both orgs of a deal in both languages, so that lists
+// can show who the other side is.
+type dealParties struct {
+	SupplierNameZh string `json:"supplier_org_name_zh"`
+	SupplierNameEn string `json:"supplier_org_name_en"`
+	MCNNameZh      string `json:"mcn_org_name_zh"`
+	MCNNameEn      string `json:"mcn_org_name_en"`
+}
+
+// parties looks the two orgs up in the org directory (a gone org keeps an
+// empty name).
+func (s *Server) parties(ctx context.Context, supplier, mcn string) dealParties {
+	var p dealParties
+	if o, err := s.orgs.get(ctx, supplier); err == nil && o != nil {
+		p.SupplierNameZh, p.SupplierNameEn = o.NameZh, o.NameEn
+	}
+	if o, err := s.orgs.get(ctx, mcn); err == nil && o != nil {
+		p.MCNNameZh, p.MCNNameEn = o.NameZh, o.NameEn
+	}
+	return p
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -68,8 +91,8 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-func reservationOutOf(r *engine.Reservation) reservationOut {
-	out := reservationOut{ID: r.ID, Status: string(r.Status), ProductID: r.ProductID, ProductSKU: r.ProductSKU,
+func (s *Server) reservationOut(ctx context.Context, r *engine.Reservation) reservationOut {
+	out := reservationOut{dealParties: s.parties(ctx, r.SupplierOrgID, r.MCNOrgID), ID: r.ID, Status: string(r.Status), ProductID: r.ProductID, ProductSKU: r.ProductSKU,
 		ProductTitleZh: r.ProductTitleZh, ProductTitleEn: r.ProductTitleEn, SupplierOrgID: r.SupplierOrgID,
 		MCNOrgID: r.MCNOrgID, Units: r.Units, StreamDate: r.StreamDate, ProfileID: r.ProfileID, HostID: r.HostID,
 		Note: r.Note, ExpiresAt: r.ExpiresAt, TrackingNo: r.TrackingNo, Rating: r.Rating, ResultNote: r.ResultNote,
@@ -210,7 +233,7 @@ func (s *Server) createReservation(c *gin.Context) {
 	}
 	setETag(c, got.Version)
 	c.Header("Location", "/v1/reservations/"+got.ID)
-	c.JSON(http.StatusCreated, reservationOutOf(got))
+	c.JSON(http.StatusCreated, s.reservationOut(c.Request.Context(), got))
 }
 
 // dropField removes every problem naming field.
@@ -346,7 +369,7 @@ func (s *Server) changeReservation(c *gin.Context, id string, ch engine.Reservat
 		return
 	}
 	setETag(c, got.Version)
-	c.JSON(http.StatusOK, reservationOutOf(got))
+	c.JSON(http.StatusOK, s.reservationOut(c.Request.Context(), got))
 }
 
 // dealList reads the list parameters shared by reservations and samples:
@@ -400,30 +423,31 @@ type sampleIn struct {
 }
 
 type sampleOut struct {
-	ID             string     `json:"id"`
-	Status         string     `json:"status"`
-	ProductID      string     `json:"product_id"`
-	ProductSKU     string     `json:"product_sku"`
-	ProductTitleZh string     `json:"product_title_zh"`
-	ProductTitleEn string     `json:"product_title_en"`
-	SupplierOrgID  string     `json:"supplier_org_id"`
-	MCNOrgID       string     `json:"mcn_org_id"`
-	HostID         string     `json:"host_id,omitempty"`
-	ShipToRegion   string     `json:"ship_to_region"`
-	Note           string     `json:"note,omitempty"`
-	DeclineReason  string     `json:"decline_reason,omitempty"`
-	TrackingNo     string     `json:"tracking_no,omitempty"`
-	Version        int64      `json:"version"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-	AcceptedAt     *time.Time `json:"accepted_at,omitempty"`
-	DeclinedAt     *time.Time `json:"declined_at,omitempty"`
-	ShippedAt      *time.Time `json:"shipped_at,omitempty"`
-	ReceivedAt     *time.Time `json:"received_at,omitempty"`
+	ID             string `json:"id"`
+	Status         string `json:"status"`
+	ProductID      string `json:"product_id"`
+	ProductSKU     string `json:"product_sku"`
+	ProductTitleZh string `json:"product_title_zh"`
+	ProductTitleEn string `json:"product_title_en"`
+	SupplierOrgID  string `json:"supplier_org_id"`
+	MCNOrgID       string `json:"mcn_org_id"`
+	dealParties
+	HostID        string     `json:"host_id,omitempty"`
+	ShipToRegion  string     `json:"ship_to_region"`
+	Note          string     `json:"note,omitempty"`
+	DeclineReason string     `json:"decline_reason,omitempty"`
+	TrackingNo    string     `json:"tracking_no,omitempty"`
+	Version       int64      `json:"version"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	AcceptedAt    *time.Time `json:"accepted_at,omitempty"`
+	DeclinedAt    *time.Time `json:"declined_at,omitempty"`
+	ShippedAt     *time.Time `json:"shipped_at,omitempty"`
+	ReceivedAt    *time.Time `json:"received_at,omitempty"`
 }
 
-func sampleOutOf(r *engine.SampleRequest) sampleOut {
-	return sampleOut{ID: r.ID, Status: string(r.Status), ProductID: r.ProductID, ProductSKU: r.ProductSKU,
+func (s *Server) sampleOut(ctx context.Context, r *engine.SampleRequest) sampleOut {
+	return sampleOut{dealParties: s.parties(ctx, r.SupplierOrgID, r.MCNOrgID), ID: r.ID, Status: string(r.Status), ProductID: r.ProductID, ProductSKU: r.ProductSKU,
 		ProductTitleZh: r.ProductTitleZh, ProductTitleEn: r.ProductTitleEn, SupplierOrgID: r.SupplierOrgID,
 		MCNOrgID: r.MCNOrgID, HostID: r.HostID, ShipToRegion: r.ShipToRegion, Note: r.Note,
 		DeclineReason: r.DeclineReason, TrackingNo: r.TrackingNo, Version: r.Version, CreatedAt: r.CreatedAt,
@@ -459,7 +483,7 @@ func (s *Server) createSampleRequest(c *gin.Context) {
 	}
 	setETag(c, got.Version)
 	c.Header("Location", "/v1/sample-requests/"+got.ID)
-	c.JSON(http.StatusCreated, sampleOutOf(got))
+	c.JSON(http.StatusCreated, s.sampleOut(c.Request.Context(), got))
 }
 
 type declineIn struct {
@@ -506,7 +530,7 @@ func (s *Server) sampleAction(c *gin.Context) {
 			var got *engine.SampleRequest
 			if got, err = s.store.ChangeSampleRequest(c.Request.Context(), r.ID, ifv, store.Actor{OrgID: me.ID, Party: party}, ch); err == nil {
 				setETag(c, got.Version)
-				c.JSON(http.StatusOK, sampleOutOf(got))
+				c.JSON(http.StatusOK, s.sampleOut(c.Request.Context(), got))
 				return
 			}
 		}
@@ -533,7 +557,7 @@ type dealKind[T any] struct {
 	list     func(*store.Store, context.Context, store.DealFilter) ([]T, error)
 	history  func(*store.Store, context.Context, string) ([]store.DealChange, error)
 	meta     func(T) dealMeta
-	out      func(T) any
+	out      func(*Server, context.Context, T) any
 }
 
 func reservationDeals() dealKind[*engine.Reservation] {
@@ -546,7 +570,7 @@ func reservationDeals() dealKind[*engine.Reservation] {
 		meta: func(r *engine.Reservation) dealMeta {
 			return dealMeta{r.ID, r.MCNOrgID, r.SupplierOrgID, r.Version, r.CreatedAt}
 		},
-		out: func(r *engine.Reservation) any { return reservationOutOf(r) }}
+		out: func(s *Server, ctx context.Context, r *engine.Reservation) any { return s.reservationOut(ctx, r) }}
 }
 
 func sampleDeals() dealKind[*engine.SampleRequest] {
@@ -559,7 +583,7 @@ func sampleDeals() dealKind[*engine.SampleRequest] {
 		meta: func(r *engine.SampleRequest) dealMeta {
 			return dealMeta{r.ID, r.MCNOrgID, r.SupplierOrgID, r.Version, r.CreatedAt}
 		},
-		out: func(r *engine.SampleRequest) any { return sampleOutOf(r) }}
+		out: func(s *Server, ctx context.Context, r *engine.SampleRequest) any { return s.sampleOut(ctx, r) }}
 }
 
 // visibleDeal loads a deal object the caller may see: its MCN, its
@@ -588,7 +612,7 @@ func getDeal[T any](s *Server, k dealKind[T]) gin.HandlerFunc {
 			return
 		}
 		setETag(c, m.version)
-		c.JSON(http.StatusOK, k.out(obj))
+		c.JSON(http.StatusOK, k.out(s, c.Request.Context(), obj))
 	}
 }
 
@@ -608,7 +632,7 @@ func listDeals[T any](s *Server, k dealKind[T]) gin.HandlerFunc {
 		objs, next := nextCursor(objs, f.Limit-1, func(o T) string { return k.meta(o).id })
 		items := make([]any, len(objs))
 		for i, o := range objs {
-			items[i] = k.out(o)
+			items[i] = k.out(s, c.Request.Context(), o)
 		}
 		c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": next})
 	}

@@ -59,7 +59,8 @@ func TestReservationLifecycle(t *testing.T) {
 		t.Fatalf("reserve: %d %s", r.status, r.raw)
 	}
 	id := r.body["id"].(string)
-	if r.body["status"] != "held" || r.body["supplier_org_id"] != d.coop || r.body["mcn_org_id"] != d.mcn || r.body["units"] != 30.0 {
+	if r.body["status"] != "held" || r.body["supplier_org_id"] != d.coop || r.body["mcn_org_id"] != d.mcn || r.body["units"] != 30.0 ||
+		r.body["supplier_org_name_zh"] != "测试cooperative" || r.body["mcn_org_name_en"] != "Test mcn" {
 		t.Fatalf("created: %s", r.raw)
 	}
 	exp, _ := time.Parse(time.RFC3339, r.body["expires_at"].(string))

@@ -208,6 +208,7 @@ func (m *matchd) call(ctx context.Context, method, path, key string, body, out a
 // ingestResult is what loading the catalogue through the API measured.
 type ingestResult struct {
 	orgs        []*engine.Org // as created, with ids
+	keys        []string      // their API keys
 	products    int
 	orgTime     time.Duration // creating the orgs
 	ackTime     time.Duration // from the first product POST to the last acknowledgment
@@ -258,6 +259,7 @@ func ingest(ctx context.Context, m *matchd, cat fixtures.Catalogue, regions *fix
 		return nil, err
 	}
 	res.orgTime = time.Since(start)
+	res.keys = keys
 
 	// NDJSON chunks, one org each.
 	byOrg := map[int][][]byte{}

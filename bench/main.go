@@ -10,6 +10,9 @@
 // catalogue goes in through POST /v1/products:bulk. PostgreSQL runs on
 // loopback in a temporary directory (installed from Debian's packages when
 // missing; without it the comparison is left out and the report says why).
+// Last, a reservations phase (reserve.go, -reserve) serves the same data
+// again and measures POST /v1/reservations on one hot product and across
+// many, and checks that no stock is promised twice.
 // See docs/performance.md for what each figure means.
 package main
 
@@ -29,6 +32,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -51,6 +55,10 @@ type config struct {
 	out, work                   string
 	smoke, keep                 bool
 	cpuProfile                  string
+	reserve                     bool  // run the reservations phase
+	reserveProducts             int   // products of its spread runs
+	reserveRequests             int   // reservations per clients level
+	reserveClients              []int // its clients levels
 }
 
 func parseFlags(args []string) (config, error) {
@@ -70,20 +78,41 @@ func parseFlags(args []string) (config, error) {
 	fs.BoolVar(&c.smoke, "smoke", false, "check correctness and exit non-zero on a failure (timings are reported, never judged)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the working directory")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of in-process matching and search (five extra passes over the profiles and the queries, after the measured ones) to this file")
+	fs.BoolVar(&c.reserve, "reserve", true, "measure POST /v1/reservations: one hot product, many products, and a contended correctness check")
+	fs.IntVar(&c.reserveProducts, "reserve-products", 10000, "products of the reservations phase's spread runs")
+	fs.IntVar(&c.reserveRequests, "reserve-requests", 3000, "reservations per clients level and kind (at most 400 with -smoke)")
+	reserveClients := fs.String("reserve-clients", "16,64", "concurrent clients of the reservations phase")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	for _, f := range strings.Split(*clients, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return c, fmt.Errorf("-clients: %q is not a positive number", f)
-		}
-		c.clients = append(c.clients, n)
+	var err error
+	if c.clients, err = positiveList("-clients", *clients); err != nil {
+		return c, err
 	}
-	if c.products < 1 || c.profiles < 1 || c.queries < 1 || c.requests < 1 || c.chunk < 1 || c.uploaders < 1 {
-		return c, errors.New("-products, -profiles, -queries, -requests, -chunk and -uploaders must be positive")
+	if c.reserveClients, err = positiveList("-reserve-clients", *reserveClients); err != nil {
+		return c, err
+	}
+	if c.smoke {
+		c.reserveRequests = min(c.reserveRequests, 400)
+	}
+	if c.products < 1 || c.profiles < 1 || c.queries < 1 || c.requests < 1 || c.chunk < 1 || c.uploaders < 1 ||
+		c.reserveProducts < 1 || c.reserveRequests < 1 {
+		return c, errors.New("-products, -profiles, -queries, -requests, -chunk, -uploaders, -reserve-products and -reserve-requests must be positive")
 	}
 	return c, nil
+}
+
+// positiveList parses a comma-separated list of positive numbers.
+func positiveList(flagName, v string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s: %q is not a positive number", flagName, f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func main() {
@@ -287,11 +316,19 @@ func run(ctx context.Context, cfg config) (*report, error) {
 	m = nil
 
 	// The generated catalogue is not needed any more (PostgreSQL gets its
-	// rows now): drop it, so that the benchmark's own heap does not slow the
-	// code measured in process below with garbage collection.
+	// rows now; the reservations phase copies a few products): drop it, so
+	// that the benchmark's own heap does not slow the code measured in
+	// process below with garbage collection.
 	var rows []pgRow
 	if cfg.pg {
 		rows = pgRows(w, in.orgs)
+	}
+	var reserveCat fixtures.Catalogue
+	if cfg.reserve {
+		reserveCat, err = reserveTemplates(w.cat)
+		if err != nil {
+			return rep, err
+		}
 	}
 	w.cat.Products = nil
 	runtime.GC()
@@ -303,7 +340,8 @@ func run(ctx context.Context, cfg config) (*report, error) {
 	if err != nil {
 		return rep, fmt.Errorf("opening the data in process: %w", err)
 	}
-	defer ip.close(context.Background())
+	closeInproc := sync.OnceFunc(func() { ip.close(context.Background()) })
+	defer closeInproc()
 	lmTop := make([][]string, len(w.profiles))
 	lmScore := make([][]float64, len(w.profiles))
 	for pass := range 2 { // the first pass warms caches
@@ -349,6 +387,31 @@ func run(ctx context.Context, cfg config) (*report, error) {
 		}
 	} else {
 		rep.pgSkipped = "-pg=false"
+	}
+
+	// Reservations last: they add products and write to the database,
+	// which must not change what the comparisons above saw. The same data
+	// directory, served by matchd again.
+	if cfg.reserve {
+		closeInproc()
+		if m, err = startMatchd(ctx, bin, data, admin, logf); err != nil {
+			return rep, err
+		}
+		if err := m.waitReady(ctx, 10*time.Minute); err != nil {
+			return rep, err
+		}
+		rr, err := runReservations(ctx, m, reserveCat, regions, cfg)
+		if err != nil {
+			rep.fail("reservations: %v", err)
+		}
+		if rr != nil {
+			rr.judge(rep)
+			rep.reserve = rr
+		}
+		if err := m.stop(); err != nil {
+			return rep, fmt.Errorf("stopping matchd: %w", err)
+		}
+		m = nil
 	}
 	rep.finished = time.Now()
 	return rep, nil

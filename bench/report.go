@@ -40,6 +40,7 @@ type report struct {
 	pgSameOverlap         float64
 	sameProfiles          int
 	sameIdentical         int
+	reserve               *reserveResult // nil with -reserve=false
 	failures              []string
 }
 
@@ -153,6 +154,31 @@ func (r *report) markdown() string {
 		p("- PostgreSQL (%s) vs livematch, all profiles: %.0f%% overlap of the top 20 (text relevance differs: BM25 on a bilingual analyzer with a glossary vs `ts_rank` on bigrams; logistics and fair share are off in SQL).", r.pgSettings, 100*r.pgOverlap)
 		p("- Where the formula is the same (category browses without keywords, text and logistics weights 0, no fair share): %d of %d profiles have identical top 20 lists (%.0f%% overlap).",
 			r.sameIdentical, r.sameProfiles, 100*r.pgSameOverlap)
+	}
+	if rr := r.reserve; rr != nil {
+		p("")
+		p("## Reservations (`POST /v1/reservations`, one unit each, %d per level)", r.cfg.reserveRequests)
+		p("")
+		p("The same server, after the runs above; its own supplier and MCN and %d products of its own (loaded and indexed in %s).",
+			rr.products, rr.setup.Round(time.Millisecond))
+		p("")
+		p("| | p50 | p95 | p99 | throughput | matchd CPU per reservation |")
+		p("|---|---|---|---|---|---|")
+		rrow := func(name string, l latency, cpu time.Duration) {
+			p("| %s | %s | %s | %s | %.0f/s | %s |", name, ms(l.p50), ms(l.p95), ms(l.p99), l.rps, ms(cpu))
+		}
+		for i, lv := range rr.hot {
+			rrow(fmt.Sprintf("one hot product (stock %d), %d clients", hotStock, lv.clients), lv.l, rr.hotCPU[i])
+		}
+		for i, lv := range rr.spread {
+			rrow(fmt.Sprintf("%d products, random, %d clients", rr.products-2, lv.clients), lv.l, rr.spreadCPU[i])
+		}
+		p("")
+		ck := rr.check
+		p("- Booked units: the hot product shows %d booked for %d accepted reservations; %d of %d products of the spread runs show other booked units than accepted there.",
+			rr.hotBooked, rr.hotAccepted, rr.spreadMismatch, rr.spreadChecked)
+		p("- Contended check (%d clients, 1–10 units per request until refused three times, %s): %d units asked of a stock of %d; %d units accepted in %d reservations, %d refused with 409; the product shows booked %d, available %d; its held reservations list %d units.",
+			rr.checkClients, rr.checkDuration.Round(time.Millisecond), ck.asked, checkStock, ck.accepted, ck.acceptedN, ck.refusedN, ck.booked, ck.avail, ck.listed)
 	}
 	if len(r.failures) > 0 {
 		p("")

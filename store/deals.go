@@ -194,11 +194,14 @@ type dealState struct {
 
 	mu  sync.Mutex
 	due map[string]time.Time // held reservations known to this process → expires_at
+	// unsettled are reservations whose ledger effect failed here (the
+	// database timed out): the sweep retries them.
+	unsettled map[string]struct{}
 }
 
 func newDealState(db *mongo.Database) dealState {
 	return dealState{reservations: db.Collection(collReservations), samples: db.Collection(collSamples),
-		log: db.Collection(collDealLog), due: map[string]time.Time{}}
+		log: db.Collection(collDealLog), due: map[string]time.Time{}, unsettled: map[string]struct{}{}}
 }
 
 // NewDealID returns a new id for a reservation or sample request: the
@@ -258,10 +261,35 @@ func (c chain[D]) current(ctx context.Context, op, id string) (*D, error) {
 // write stores d (version v) over older versions of the document. On the
 // embedded FerretDB the filter is the _id alone (see casFilter); a lost
 // race leaves the document behind the log, which read rolls forward.
+//
+// On the embedded FerretDB, whose filtered replace is not atomic, the write
+// holds the document's stripe lock and first reads the stored version, so
+// that within one process a late writer never puts an older version back
+// over a newer one (between processes the log stays the arbiter).
 func (c chain[D]) write(ctx context.Context, op, id string, d *D) error {
+	return c.put(ctx, op, id, d, false)
+}
+
+// put replaces the stored document with d when the stored version is
+// older than d's (same: when it is d's own version, to update it in place).
+func (c chain[D]) put(ctx context.Context, op, id string, d *D, same bool) error {
+	v := c.version(d)
+	var cond any = bson.D{{Key: "$lt", Value: v}}
+	if same {
+		cond = v
+	}
+	if c.s.embedded == nil { // atomic on MongoDB: the filter is the check
+		_, err := c.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "version", Value: cond}}, d)
+		return classify(op, err)
+	}
 	f := bson.D{{Key: "_id", Value: id}}
-	if c.s.embedded == nil {
-		f = append(f, bson.E{Key: "version", Value: bson.D{{Key: "$lt", Value: c.version(d)}}})
+	defer c.s.locks.lock(id)()
+	stored := new(D)
+	if err := c.coll.FindOne(ctx, f).Decode(stored); err != nil {
+		return classify(op, err)
+	}
+	if sv := c.version(stored); same && sv != v || !same && sv >= v {
+		return nil
 	}
 	_, err := c.coll.ReplaceOne(ctx, f, d)
 	return classify(op, err)
@@ -421,6 +449,10 @@ func (s *Store) ChangeReservation(ctx context.Context, id string, ifVersion int6
 		return nil, err
 	}
 	if err := s.settle(ctx, d); err != nil {
+		// The change is recorded; its units move when the sweep retries.
+		s.deals.mu.Lock()
+		s.deals.unsettled[id] = struct{}{}
+		s.deals.mu.Unlock()
 		return nil, err
 	}
 	s.unschedule(id, d)
@@ -445,12 +477,17 @@ func (s *Store) settle(ctx context.Context, d *reservationDoc) error {
 	if err != nil {
 		return err
 	}
-	f := bson.D{{Key: "_id", Value: d.ID}}
-	_, err = s.deals.reservations.UpdateOne(ctx, f, bson.D{{Key: "$set", Value: bson.D{{Key: "settled", Value: true}}}})
-	if err != nil {
-		return classify(op, err)
+	// Mark this version settled, unless a newer one is stored meanwhile
+	// (which carries its own settled flag).
+	settled := *d
+	settled.Settled = true
+	if err := s.reservationChain().put(ctx, op, d.ID, &settled, true); err != nil {
+		return err
 	}
 	d.Settled = true
+	s.deals.mu.Lock()
+	delete(s.deals.unsettled, d.ID)
+	s.deals.mu.Unlock()
 	return nil
 }
 
@@ -475,6 +512,9 @@ type DealFilter struct {
 func (s *Store) ListReservations(ctx context.Context, f DealFilter) ([]*engine.Reservation, error) {
 	const op = "store.ListReservations"
 	now := s.now()
+	if f.Limit <= 0 {
+		f.Limit = 20
+	}
 	q := dealQuery(f)
 	switch engine.ReservationStatus(f.Status) {
 	case "":
@@ -488,17 +528,49 @@ func (s *Store) ListReservations(ctx context.Context, f DealFilter) ([]*engine.R
 	default:
 		q = append(q, bson.E{Key: "status", Value: f.Status})
 	}
-	var docs []reservationDoc
-	if err := s.findDeals(ctx, op, s.deals.reservations, q, f.Limit, &docs); err != nil {
-		return nil, err
+	// A document behind its log (a writer stopped, or lost a race, between
+	// its log entry and its document write) is read anew, and left out
+	// when its current state no longer passes the status filter; the next
+	// documents fill its place.
+	var out []*engine.Reservation
+	for {
+		var docs []reservationDoc
+		if err := s.findDeals(ctx, op, s.deals.reservations, q, f.Limit, &docs); err != nil {
+			return nil, err
+		}
+		for i := range docs {
+			r := docs[i].toEngine()
+			var e dealLogDoc
+			err := s.deals.log.FindOne(ctx, bson.D{{Key: "_id", Value: logID(r.ID, r.Version+1)}}).Decode(&e)
+			switch {
+			case err == nil:
+				if r, err = s.GetReservation(ctx, r.ID); err != nil {
+					return nil, err
+				}
+			case !errors.Is(err, mongo.ErrNoDocuments):
+				return nil, classify(op, err)
+			}
+			r.Status = r.StatusAt(now)
+			if f.Status == "" || string(r.Status) == f.Status {
+				out = append(out, r)
+			}
+		}
+		if len(docs) < f.Limit || len(out) >= f.Limit {
+			return out[:min(len(out), f.Limit)], nil
+		}
+		q = setBefore(q, docs[len(docs)-1].ID)
 	}
-	out := make([]*engine.Reservation, len(docs))
-	for i := range docs {
-		r := docs[i].toEngine()
-		r.Status = r.StatusAt(now)
-		out[i] = r
+}
+
+// setBefore sets (or replaces) the query's _id bound.
+func setBefore(q bson.D, id string) bson.D {
+	out := bson.D{}
+	for _, e := range q {
+		if e.Key != "_id" {
+			out = append(out, e)
+		}
 	}
-	return out, nil
+	return append(out, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: id}}})
 }
 
 func dealQuery(f DealFilter) bson.D {
@@ -552,8 +624,11 @@ func (s *Store) unschedule(id string, d *reservationDoc) {
 // the units are released once (the ledger's op key).
 func (s *Store) SweepExpired(ctx context.Context, limit int) (int, error) {
 	now := s.now()
-	var ids []string
+	var ids, retry []string
 	s.deals.mu.Lock()
+	for id := range s.deals.unsettled {
+		retry = append(retry, id)
+	}
 	for id, at := range s.deals.due {
 		if !now.Before(at) {
 			ids = append(ids, id)
@@ -563,6 +638,11 @@ func (s *Store) SweepExpired(ctx context.Context, limit int) (int, error) {
 		}
 	}
 	s.deals.mu.Unlock()
+	for _, id := range retry { // a read settles it (and forgets it)
+		if _, err := s.GetReservation(ctx, id); err != nil && !engine.IsKind(err, engine.KindNotFound) {
+			return 0, err
+		}
+	}
 	n := 0
 	for _, id := range ids {
 		r, err := s.ChangeReservation(ctx, id, 0, Actor{OrgID: "system", Party: engine.PartySystem},

@@ -174,6 +174,11 @@ func (s *Store) UpsertProduct(ctx context.Context, p *engine.Product, ifVersion 
 		if old != nil {
 			prev = old.Version
 		}
+		if live {
+			if err := s.freshDoc(ctx, old); err != nil {
+				return false, err
+			}
+		}
 		if ifVersion > 0 && (!live || prev != ifVersion) {
 			return false, engine.Errorf(engine.KindPrecondition, op, "version %d is not current", ifVersion)
 		}
@@ -236,6 +241,9 @@ func (s *Store) mutateProduct(ctx context.Context, id string, ifVersion int64, d
 		}
 		if d.Deleted {
 			return nil, nil, engine.Errorf(engine.KindNotFound, op, "not found")
+		}
+		if err := s.freshDoc(ctx, d); err != nil {
+			return nil, nil, err
 		}
 		if ifVersion > 0 && d.Version != ifVersion {
 			return nil, nil, engine.Errorf(engine.KindPrecondition, op, "version %d is not current (current is %d)", ifVersion, d.Version)
@@ -601,8 +609,11 @@ func (b *bulkRun) prepareReplace(ctx context.Context, it *bulkItem) bool {
 		}
 		p.Booked, ledger = old.Booked, old.Ledger
 		if old.Ledger {
-			var err error
-			if ledger, err = b.s.stockThroughLedger(ctx, old, p); err != nil {
+			err := b.s.freshDoc(ctx, old)
+			if err == nil {
+				ledger, err = b.s.stockThroughLedger(ctx, old, p)
+			}
+			if err != nil {
 				b.fail(it, err)
 				return false
 			}

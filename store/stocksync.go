@@ -110,6 +110,12 @@ func (s *Store) SyncStock(ctx context.Context, key string) error {
 			return err
 		}
 		nd := *d
+		if l.Stock != d.Stock && d.Ledger {
+			// Shipping took units out of stock: a change of the stock a
+			// supplier sees, so If-Match must notice it (bookings alone
+			// are derived, like poverty_relief, and leave the version).
+			nd.Version, nd.UpdatedAt = d.Version+1, s.stamp()
+		}
 		nd.Seq, nd.Stock, nd.Booked, nd.Ledger = seq, l.Stock, l.Booked, true
 		ok, err := s.writeProduct(ctx, nd, d.Version)
 		if err != nil {
@@ -135,11 +141,25 @@ func (s *Store) FreshStock(ctx context.Context, p *engine.Product) error {
 	return nil
 }
 
+// freshDoc brings a stored product document's stock and booked units up to
+// its ledger's (the document follows the ledger only within a moment), so
+// that a write compares against, and carries over, what the ledger says.
+func (s *Store) freshDoc(ctx context.Context, d *productDoc) error {
+	if !d.Ledger || d.Deleted {
+		return nil
+	}
+	l, n, err := s.StockLedger(ctx, LedgerKey(d.toEngine()), d.Stock)
+	if err == nil && n > 0 {
+		d.Stock, d.Booked = l.Stock, l.Booked
+	}
+	return err
+}
+
 // stockThroughLedger carries the server-owned stock fields from the stored
-// document old over to p, a new state of the same live product, and takes
-// a change of stock through the ledger: lowering it below the booked units
-// answers KindConflict naming stock. It reports whether the product now has
-// a ledger.
+// document old (made fresh by freshDoc) over to p, a new state of the same
+// live product, and takes a change of stock through the ledger: lowering it
+// below the booked units answers KindConflict naming stock. It reports
+// whether the product now has a ledger.
 func (s *Store) stockThroughLedger(ctx context.Context, old *productDoc, p *engine.Product) (bool, error) {
 	p.Booked = old.Booked
 	if p.Stock == old.Stock {

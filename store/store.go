@@ -73,6 +73,9 @@ type Store struct {
 	ledgerHeads *mongo.Collection // each product's hint of its ledger's head
 	// ledgerAttempts bounds the appends of one ledger operation.
 	ledgerAttempts int
+	// ledgerState holds the heads this process knows and the ledger
+	// operations waiting for the next group commit (ledger.go).
+	ledgerState ledgerState
 	// sync carries ledger changes into product documents (stocksync.go).
 	sync stockSync
 	// deals are the reservations' and sample requests' collections and
@@ -241,6 +244,7 @@ func (s *Store) Close(ctx context.Context) error {
 
 // Drop deletes the whole database (tests and demos only).
 func (s *Store) Drop(ctx context.Context) error {
+	s.forgetLedgerHeads()
 	return classify("store.Drop", s.db.Drop(ctx))
 }
 

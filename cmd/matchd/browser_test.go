@@ -288,9 +288,11 @@ func (b *browser) count(sel string) int {
 }
 
 // value is the value of the form control matching sel.
+// It reads in one script, so that a node swapped out by htmx between
+// finding and reading it cannot fail the read ("" when there is none).
 func (b *browser) value(sel string) string {
 	b.t.Helper()
-	return get(b, chromedp.Value(chromedp.CSS(sel)))
+	return get(b, chromedp.Evaluate[string]("(function(){var e=document.querySelector("+strconv.Quote(sel)+");return e?String(e.value):''})()"))
 }
 
 // waitText waits until the element matching sel contains want.

@@ -98,6 +98,9 @@ func (m *Main) seed(ctx context.Context) error {
 	if err := m.seedProfiles(ctx, cat, orgs); err != nil {
 		return err
 	}
+	if err := m.seedDeals(ctx, cat, orgs, batch); err != nil {
+		return err
+	}
 	if len(keys) > 0 {
 		b, _ := json.MarshalIndent(keys, "", "  ")
 		if err := os.WriteFile(m.demoKeysPath(), append(b, '\n'), 0o600); err != nil {
@@ -143,6 +146,60 @@ func (m *Main) seedProfiles(ctx context.Context, cat fixtures.Catalogue, orgs []
 		p.OrgID = orgs[dp.OrgIndex].ID
 		if err := m.store.CreateProfile(ctx, &p); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// seedDeals adds the demo reservations and sample requests, unless there
+// are reservations. The units are booked in the stock ledger like any
+// reservation's.
+func (m *Main) seedDeals(ctx context.Context, cat fixtures.Catalogue, orgs []*engine.Org, products []*engine.Product) error {
+	if rs, err := m.store.ListReservations(ctx, store.DealFilter{Limit: 1}); err != nil || len(rs) > 0 {
+		return err
+	}
+	now := time.Now()
+	deals, samples := fixtures.DemoDeals(cat, now)
+	for _, dd := range deals {
+		p, err := m.store.GetProduct(ctx, products[dd.ProductIndex].ID)
+		if err != nil {
+			return err
+		}
+		r := &engine.Reservation{ProductID: p.ID, Units: dd.Units, StreamDate: dd.StreamDate, Note: dd.Note}
+		if err := engine.PrepareReservation(r, now); err != nil {
+			return fmt.Errorf("demo reservation: %w", err)
+		}
+		r.SupplierOrgID, r.MCNOrgID = p.OrgID, orgs[dd.MCNIndex].ID
+		r.ProductSKU, r.ProductTitleZh, r.ProductTitleEn = p.SKU, p.TitleZh, p.TitleEn
+		got, err := m.store.CreateReservation(ctx, p, r)
+		if err != nil {
+			return fmt.Errorf("demo reservation: %w", err)
+		}
+		for _, step := range dd.Steps {
+			actor := store.Actor{OrgID: got.SupplierOrgID, Party: step.By}
+			if step.By == engine.PartyMCN {
+				actor.OrgID = got.MCNOrgID
+			}
+			if _, err := m.store.ChangeReservation(ctx, got.ID, 0, actor, step); err != nil {
+				return fmt.Errorf("demo reservation %s: %w", step.Action, err)
+			}
+		}
+	}
+	for _, ds := range samples {
+		p := products[ds.ProductIndex]
+		r := &engine.SampleRequest{ProductID: p.ID, SupplierOrgID: p.OrgID, MCNOrgID: orgs[ds.MCNIndex].ID, ShipToRegion: ds.ShipTo,
+			Note: ds.Note, ProductSKU: p.SKU, ProductTitleZh: p.TitleZh, ProductTitleEn: p.TitleEn}
+		if err := engine.PrepareSampleRequest(r, p.SampleAvailable, m.regions); err != nil {
+			return fmt.Errorf("demo sample request: %w", err)
+		}
+		got, err := m.store.CreateSampleRequest(ctx, r)
+		if err != nil {
+			return err
+		}
+		for _, step := range ds.Steps {
+			if _, err := m.store.ChangeSampleRequest(ctx, got.ID, 0, store.Actor{OrgID: got.SupplierOrgID, Party: step.By}, step); err != nil {
+				return fmt.Errorf("demo sample request %s: %w", step.Action, err)
+			}
 		}
 	}
 	return nil

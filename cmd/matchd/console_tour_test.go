@@ -58,12 +58,16 @@ func TestConsoleTour(t *testing.T) {
 			{"@first-profile", "profile-matches", "#matches [data-id] .factor", "来自国家级脱贫县"},
 			{"@first-profile?lang=en", "profile-matches-en", "#matches [data-id] .factor", "former national poverty county"},
 			{"/console/hosts", "hosts", "#hosts [data-id]", ""},
+			{"/console/reservations?lang=zh", "reservations", "#reservations [data-id]", "兴国县"},
+			{"@first-reservation", "reservation", "#audit", ""},
+			{"/console/samples", "samples", "#samples [data-id]", ""},
 		}},
 		{role: "cooperative", width: 1280, stops: []stop{
 			{"/console/products", "products", "#products [data-id]", "脐橙"},
 			{"@first-product", "product", "#buyers [data-id] .factor", "谁想要"},
 			{"/console/products/new", "product-form", "#price_cny", "上架"},
 			{"@import", "import", "#import-errors", "TOUR-3"},
+			{"/console/reservations", "reservations-supplier", "#reservations [data-id]", ""},
 		}},
 		{role: "crossborder_firm", width: 1280, stops: []stop{
 			{"/console/host-requests", "host-requests", "#host-requests [data-id]", "马来西亚"},
@@ -91,6 +95,9 @@ func TestConsoleTour(t *testing.T) {
 			case path == "@first-product":
 				b.open("/console/products?q=脐橙")
 				path = get(b, evalString(`document.querySelector("#products [data-id] a").getAttribute("href")`))
+			case path == "@first-reservation":
+				b.open("/console/reservations")
+				path = get(b, evalString(`document.querySelector("#reservations [data-id] a").getAttribute("href")`))
 			case path == "@first-request":
 				b.open("/console/host-requests")
 				path = get(b, evalString(`document.querySelector("#host-requests [data-id] a").getAttribute("href")`))

@@ -318,9 +318,9 @@ type headState struct {
 // the moment the probe found entry n+1 missing, n was the head.
 func (s *Store) ledgerHead(ctx context.Context, op, productID string, stock int64) (headState, error) {
 	head := headState{l: engine.StockLedger{Stock: stock}}
-	if k, ok := s.cachedHead(productID); ok {
+	if k, ok := s.cachedHead(productID); ok && k.n > 0 {
 		head = headState{n: k.n, l: k.l}
-	} else {
+	} else if !ok {
 		// Most products of a catalogue have no ledger: entry 1 tells in
 		// one read, before the hint is worth reading.
 		d, ok, err := s.ledgerEntry(ctx, op, productID, 1)
@@ -533,7 +533,7 @@ func (s *Store) plan(p *ledgerPlan) {
 func (s *Store) prepare(ctx context.Context, p *ledgerPlan) {
 	k, ok := s.cachedHead(p.product)
 	if ok && !k.verify {
-		p.head = headState{n: k.n, l: k.l}
+		p.head = headState{n: k.n, l: k.l} // plan opens an empty chain with each caller's stock
 	} else {
 		h, err := s.ledgerHead(ctx, p.reqs[0].op, p.product, p.reqs[0].stock)
 		if err != nil {

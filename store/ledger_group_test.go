@@ -221,3 +221,29 @@ func TestLedgerRefusedReplay(t *testing.T) {
 		t.Fatalf("ledger %+v at %d (%v)", l, n, err)
 	}
 }
+
+// TestLedgerOpensWithCallersStock: a product with no ledger yet, whose
+// empty chain this process has read (remembered as empty), opens its
+// ledger with the stock the booking's caller read now — the product's
+// stock may have changed without a ledger since that read.
+func TestLedgerOpensWithCallersStock(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpen(t)
+	const p = "prd_opening@1"
+	if _, n, err := s.StockLedger(ctx, p, 100); err != nil || n != 0 {
+		t.Fatalf("the empty chain: n %d, %v", n, err)
+	}
+	// The product's stock is now 50: the empty chain says so, and a
+	// booking of 60 must not fit.
+	if l, n, err := s.StockLedger(ctx, p, 50); err != nil || n != 0 || l != (engine.StockLedger{Stock: 50}) {
+		t.Fatalf("the empty chain read with a stock of 50: %+v, n %d, %v", l, n, err)
+	}
+	_, err := s.Book(ctx, p, 50, 60, BookingEntry{Ref: "rsv_big"})
+	if sh, ok := shortageOf(err); !ok || sh.Available != 50 {
+		t.Fatalf("booking 60 of a stock of 50: %v", err)
+	}
+	res, err := s.Book(ctx, p, 50, 50, BookingEntry{Ref: "rsv_all"})
+	if err != nil || res.Ledger != (engine.StockLedger{Stock: 50, Booked: 50}) {
+		t.Fatalf("booking all 50: %+v %v", res, err)
+	}
+}

@@ -560,12 +560,17 @@ type dealKind[T any] struct {
 	out      func(*Server, context.Context, T) any
 }
 
-func reservationDeals() dealKind[*engine.Reservation] {
-	var statuses []string
-	for _, st := range engine.ReservationStatuses() {
-		statuses = append(statuses, string(st))
+// names returns states as strings.
+func names[T ~string](xs []T) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
 	}
-	return dealKind[*engine.Reservation]{what: "reservation", first: string(engine.ReservationHeld), statuses: statuses,
+	return out
+}
+
+func reservationDeals() dealKind[*engine.Reservation] {
+	return dealKind[*engine.Reservation]{what: "reservation", first: string(engine.ReservationHeld), statuses: names(engine.ReservationStatuses()),
 		get: (*store.Store).GetReservation, list: (*store.Store).ListReservations, history: (*store.Store).ReservationHistory,
 		meta: func(r *engine.Reservation) dealMeta {
 			return dealMeta{r.ID, r.MCNOrgID, r.SupplierOrgID, r.Version, r.CreatedAt}
@@ -574,11 +579,7 @@ func reservationDeals() dealKind[*engine.Reservation] {
 }
 
 func sampleDeals() dealKind[*engine.SampleRequest] {
-	var statuses []string
-	for _, st := range engine.SampleStatuses() {
-		statuses = append(statuses, string(st))
-	}
-	return dealKind[*engine.SampleRequest]{what: "sample request", first: string(engine.SampleRequested), statuses: statuses,
+	return dealKind[*engine.SampleRequest]{what: "sample request", first: string(engine.SampleRequested), statuses: names(engine.SampleStatuses()),
 		get: (*store.Store).GetSampleRequest, list: (*store.Store).ListSampleRequests, history: (*store.Store).SampleHistory,
 		meta: func(r *engine.SampleRequest) dealMeta {
 			return dealMeta{r.ID, r.MCNOrgID, r.SupplierOrgID, r.Version, r.CreatedAt}

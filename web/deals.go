@@ -248,6 +248,22 @@ type dealRow struct {
 	Edit    *dealEdit
 	Done    string
 	State   dealState
+	// The deal's two orgs, set with V (ResRow, SmpRow).
+	parties             dealParties
+	mcnOrg, supplierOrg string
+}
+
+// Counterparty names the deal's other org.
+func (d dealRow) Counterparty() string {
+	return d.V.counterparty(d.Side, d.parties, d.mcnOrg, d.supplierOrg)
+}
+
+// CounterpartyKind says what the other org is (supplier or MCN).
+func (d dealRow) CounterpartyKind() string {
+	if d.Side == string(engine.PartyMCN) {
+		return d.V.T("deals.party.supplier")
+	}
+	return d.V.T("deals.party.mcn")
 }
 
 // Can reports whether the row offers an action.
@@ -301,21 +317,11 @@ type resRow struct {
 	R reservation
 }
 
-// Counterparty names the reservation's other org.
-func (r resRow) Counterparty() string {
-	return r.V.counterparty(r.Side, r.R.dealParties, r.R.MCNOrgID, r.R.SupplierOrgID)
-}
-
-// CounterpartyKind says what the other org is (supplier or MCN).
-func (r resRow) CounterpartyKind() string {
-	if r.Side == string(engine.PartyMCN) {
-		return r.V.T("deals.party.supplier")
-	}
-	return r.V.T("deals.party.mcn")
-}
-
 // ResRow prepares a reservation's row for the "res-row" block.
-func (v *view) ResRow(r resRow) resRow { r.V = v; return r }
+func (v *view) ResRow(r resRow) resRow {
+	r.V, r.parties, r.mcnOrg, r.supplierOrg = v, r.R.dealParties, r.R.MCNOrgID, r.R.SupplierOrgID
+	return r
+}
 
 // smpRow is a sample request's row, for the "smp-row" block.
 type smpRow struct {
@@ -329,21 +335,11 @@ type smpView struct {
 	Region string
 }
 
-// Counterparty names the sample request's other org.
-func (r smpRow) Counterparty() string {
-	return r.V.counterparty(r.Side, r.S.dealParties, r.S.MCNOrgID, r.S.SupplierOrgID)
-}
-
-// CounterpartyKind says what the other org is (supplier or MCN).
-func (r smpRow) CounterpartyKind() string {
-	if r.Side == string(engine.PartyMCN) {
-		return r.V.T("deals.party.supplier")
-	}
-	return r.V.T("deals.party.mcn")
-}
-
 // SmpRow prepares a sample request's row for the "smp-row" block.
-func (v *view) SmpRow(r smpRow) smpRow { r.V = v; return r }
+func (v *view) SmpRow(r smpRow) smpRow {
+	r.V, r.parties, r.mcnOrg, r.supplierOrg = v, r.S.dealParties, r.S.MCNOrgID, r.S.SupplierOrgID
+	return r
+}
 
 // Day shows a stream date: the day in China time, with the time when it
 // is not midnight.

@@ -507,6 +507,9 @@ func TestConsoleDeals(t *testing.T) {
 	}
 	b.click("#page-prev")
 	b.waitGone(row)
+	// The old page may be gone before the new one is parsed: wait for the
+	// pager below the table (a wait for the page, not a speed assertion).
+	b.waitFor("#page-next")
 	if n := b.count(`#reservations tr.deal`); n != 20 {
 		t.Errorf("back on page 1: %d rows", n)
 	}

@@ -52,6 +52,7 @@ type reservationOut struct {
 	Rating        int        `json:"rating,omitempty"`
 	ResultNote    string     `json:"result_note,omitempty"`
 	CancelledBy   string     `json:"cancelled_by,omitempty"`
+	CancelReason  string     `json:"cancel_reason,omitempty"`
 	Version       int64      `json:"version"`
 	CreatedAt     time.Time  `json:"created_at"`
 	UpdatedAt     time.Time  `json:"updated_at"`
@@ -96,7 +97,7 @@ func (s *Server) reservationOut(ctx context.Context, r *engine.Reservation) rese
 		ProductTitleZh: r.ProductTitleZh, ProductTitleEn: r.ProductTitleEn, SupplierOrgID: r.SupplierOrgID,
 		MCNOrgID: r.MCNOrgID, Units: r.Units, StreamDate: r.StreamDate, ProfileID: r.ProfileID, HostID: r.HostID,
 		Note: r.Note, ExpiresAt: r.ExpiresAt, TrackingNo: r.TrackingNo, Rating: r.Rating, ResultNote: r.ResultNote,
-		CancelledBy: string(r.CancelledBy), Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		CancelledBy: string(r.CancelledBy), CancelReason: r.CancelReason, Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		ConfirmedAt: timePtr(r.ConfirmedAt), ShippedAt: timePtr(r.ShippedAt), CompletedAt: timePtr(r.CompletedAt),
 		CancelledAt: timePtr(r.CancelledAt), ExpiredAt: timePtr(r.ExpiredAt)}
 	if r.Status == engine.ReservationCompleted {
@@ -311,6 +312,7 @@ func (s *Server) reservationAction(c *gin.Context) {
 	case engine.ReserveCancel:
 		var in cancelIn
 		err = s.bindOptional(c, &in)
+		ch.Note = in.Reason
 	case engine.ReserveShip:
 		var in shipIn
 		err = s.bindOptional(c, &in)
@@ -348,28 +350,9 @@ func (s *Server) reservationResult(c *gin.Context) {
 }
 
 func (s *Server) changeReservation(c *gin.Context, id string, ch engine.ReservationChange) {
-	ifv, err := ifMatch(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	r, _, ok := visibleDeal(s, c, reservationDeals(), id)
-	if !ok {
-		return
-	}
-	me := caller(c)
-	party, ok := partyOf(me, r.MCNOrgID, r.SupplierOrgID)
-	if !ok {
-		s.fail(c, engine.Errorf(engine.KindForbidden, "api.changeReservation", "only the MCN and the supplier act on a reservation"))
-		return
-	}
-	got, err := s.store.ChangeReservation(c.Request.Context(), r.ID, ifv, store.Actor{OrgID: me.ID, Party: party}, ch)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	setETag(c, got.Version)
-	c.JSON(http.StatusOK, s.reservationOut(c.Request.Context(), got))
+	actOnDeal(s, c, reservationDeals(), id, func(ctx context.Context, id string, ifv int64, a store.Actor) (*engine.Reservation, error) {
+		return s.store.ChangeReservation(ctx, id, ifv, a, ch)
+	})
 }
 
 // dealList reads the list parameters shared by reservations and samples:
@@ -514,28 +497,13 @@ func (s *Server) sampleAction(c *gin.Context) {
 	default:
 		err = engine.InvalidField(op, "action", "must be accept, decline, ship or receive")
 	}
-	if err == nil {
-		var ifv int64
-		if ifv, err = ifMatch(c); err == nil {
-			r, _, ok := visibleDeal(s, c, sampleDeals(), id)
-			if !ok {
-				return
-			}
-			me := caller(c)
-			party, ok := partyOf(me, r.MCNOrgID, r.SupplierOrgID)
-			if !ok {
-				s.fail(c, engine.Errorf(engine.KindForbidden, op, "only the MCN and the supplier act on a sample request"))
-				return
-			}
-			var got *engine.SampleRequest
-			if got, err = s.store.ChangeSampleRequest(c.Request.Context(), r.ID, ifv, store.Actor{OrgID: me.ID, Party: party}, ch); err == nil {
-				setETag(c, got.Version)
-				c.JSON(http.StatusOK, s.sampleOut(c.Request.Context(), got))
-				return
-			}
-		}
+	if err != nil {
+		s.fail(c, err)
+		return
 	}
-	s.fail(c, err)
+	actOnDeal(s, c, sampleDeals(), id, func(ctx context.Context, id string, ifv int64, a store.Actor) (*engine.SampleRequest, error) {
+		return s.store.ChangeSampleRequest(ctx, id, ifv, a, ch)
+	})
 }
 
 // --- what reservations and sample requests share ---
@@ -603,6 +571,35 @@ func visibleDeal[T any](s *Server, c *gin.Context, k dealKind[T], id string) (T,
 		return obj, m, false
 	}
 	return obj, m, true
+}
+
+// actOnDeal applies change to the deal object id as the caller's side of
+// it, honouring If-Match, and answers with the object after the change.
+// Admin sees deals but does not act on them (403); others get 404.
+func actOnDeal[T any](s *Server, c *gin.Context, k dealKind[T], id string,
+	change func(ctx context.Context, id string, ifVersion int64, actor store.Actor) (T, error)) {
+	ifv, err := ifMatch(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	_, m, ok := visibleDeal(s, c, k, id)
+	if !ok {
+		return
+	}
+	me := caller(c)
+	party, ok := partyOf(me, m.mcn, m.supplier)
+	if !ok {
+		s.fail(c, engine.Errorf(engine.KindForbidden, "api.actOnDeal", "only the MCN and the supplier act on a %s", k.what))
+		return
+	}
+	got, err := change(c.Request.Context(), m.id, ifv, store.Actor{OrgID: me.ID, Party: party})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	setETag(c, k.meta(got).version)
+	c.JSON(http.StatusOK, k.out(s, c.Request.Context(), got))
 }
 
 // getDeal serves GET …/{id}.

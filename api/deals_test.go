@@ -156,12 +156,15 @@ func TestReservationNeverOverbooks(t *testing.T) {
 	}
 	// Cancelling frees the units; the freed units can be booked again.
 	id := a.body["id"].(string)
-	d.must(200, "POST", "/v1/reservations/"+id+":cancel", d.coopKey, nil)
+	if r := d.do("POST", "/v1/reservations/"+id+":cancel", d.coopKey, map[string]any{"reason": strings.Repeat("断", 501)}); r.status != 400 || !slices.Contains(fieldsOf(r), "reason") {
+		t.Fatalf("a too long reason: %d %s", r.status, r.raw)
+	}
+	d.must(200, "POST", "/v1/reservations/"+id+":cancel", d.coopKey, map[string]any{"reason": "冻害减产"})
 	if _, b, av := d.stock(t); b != 30 || av != 120 {
 		t.Errorf("after the cancel: booked %d available %d", b, av)
 	}
-	if got := d.must(200, "GET", "/v1/reservations/"+id, d.mcnKey, nil); got.body["cancelled_by"] != "supplier" {
-		t.Errorf("cancelled_by %v", got.body["cancelled_by"])
+	if got := d.must(200, "GET", "/v1/reservations/"+id, d.mcnKey, nil); got.body["cancelled_by"] != "supplier" || got.body["cancel_reason"] != "冻害减产" {
+		t.Errorf("cancelled_by %v, cancel_reason %v", got.body["cancelled_by"], got.body["cancel_reason"])
 	}
 	d.must(201, "POST", "/v1/reservations", d.mcnKey, map[string]any{"product_id": d.productID, "units": 120, "stream_date": tomorrow()})
 	// Search and matching read available: the product is now sold out.

@@ -101,7 +101,8 @@ type Reservation struct {
 	Rating        int // 1..5, 0 when not rated
 	ResultNote    string
 
-	CancelledBy Party // set when cancelled
+	CancelledBy  Party  // set when cancelled
+	CancelReason string // optional, given with the cancel
 
 	Version     int64
 	Seq         int64
@@ -200,7 +201,7 @@ func PrepareReservation(r *Reservation, now time.Time) error {
 
 // ReservationChange is one action on a reservation by a party, with the
 // action's input: TrackingNo for ship; UnitsSold, UnitsReturned, Rating
-// and Note for result.
+// and Note for result; Note (the reason, optional) for cancel.
 type ReservationChange struct {
 	Action        ReservationAction
 	By            Party
@@ -296,6 +297,8 @@ func ApplyReservation(r Reservation, c ReservationChange, now time.Time) (Reserv
 		next.ConfirmedAt = now
 	case ReserveCancel:
 		next.CancelledAt, next.CancelledBy = now, c.By
+		next.CancelReason = strings.TrimSpace(c.Note)
+		checkText(&pr, "reason", next.CancelReason, 0, MaxDeclineReason)
 	case ReserveExpire:
 		// Recorded when the sweep (or a read) notices; the hold ended at
 		// ExpiresAt.

@@ -70,6 +70,7 @@ type reservationDoc struct {
 	Rating         int       `bson:"rating,omitempty"`
 	ResultNote     string    `bson:"result_note,omitempty"`
 	CancelledBy    string    `bson:"cancelled_by,omitempty"`
+	CancelReason   string    `bson:"cancel_reason,omitempty"`
 	Settled        bool      `bson:"settled"`
 	Version        int64     `bson:"version"`
 	CreatedAt      time.Time `bson:"created_at"`
@@ -87,7 +88,7 @@ func toReservationDoc(r *engine.Reservation, key string) reservationDoc {
 		MCNOrgID: r.MCNOrgID, Units: r.Units, StreamDate: r.StreamDate, ProfileID: r.ProfileID, HostID: r.HostID,
 		Note: r.Note, Status: string(r.Status), ExpiresAt: r.ExpiresAt, TrackingNo: r.TrackingNo,
 		UnitsSold: r.UnitsSold, UnitsReturned: r.UnitsReturned, Rating: r.Rating, ResultNote: r.ResultNote,
-		CancelledBy: string(r.CancelledBy), Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		CancelledBy: string(r.CancelledBy), CancelReason: r.CancelReason, Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		ConfirmedAt: r.ConfirmedAt, ShippedAt: r.ShippedAt, CompletedAt: r.CompletedAt, CancelledAt: r.CancelledAt,
 		ExpiredAt: r.ExpiredAt}
 }
@@ -104,7 +105,7 @@ func (d *reservationDoc) toEngine() *engine.Reservation {
 		StreamDate: utc(d.StreamDate), ProfileID: d.ProfileID, HostID: d.HostID, Note: d.Note,
 		Status: engine.ReservationStatus(d.Status), ExpiresAt: utc(d.ExpiresAt), TrackingNo: d.TrackingNo,
 		UnitsSold: d.UnitsSold, UnitsReturned: d.UnitsReturned, Rating: d.Rating, ResultNote: d.ResultNote,
-		CancelledBy: engine.Party(d.CancelledBy), Version: d.Version, CreatedAt: utc(d.CreatedAt), UpdatedAt: utc(d.UpdatedAt),
+		CancelledBy: engine.Party(d.CancelledBy), CancelReason: d.CancelReason, Version: d.Version, CreatedAt: utc(d.CreatedAt), UpdatedAt: utc(d.UpdatedAt),
 		ConfirmedAt: utc(d.ConfirmedAt), ShippedAt: utc(d.ShippedAt), CompletedAt: utc(d.CompletedAt),
 		CancelledAt: utc(d.CancelledAt), ExpiredAt: utc(d.ExpiredAt)}
 }

@@ -40,34 +40,41 @@ func (s *Server) dealRoutes() {
 
 // reservation is a reservation as the API returns it.
 type reservation struct {
-	ID             string     `json:"id"`
-	Status         string     `json:"status"`
-	ProductID      string     `json:"product_id"`
-	ProductSKU     string     `json:"product_sku"`
-	ProductTitleZh string     `json:"product_title_zh"`
-	ProductTitleEn string     `json:"product_title_en"`
-	SupplierOrgID  string     `json:"supplier_org_id"`
-	MCNOrgID       string     `json:"mcn_org_id"`
-	Units          int64      `json:"units"`
-	StreamDate     time.Time  `json:"stream_date"`
-	ProfileID      string     `json:"profile_id"`
-	HostID         string     `json:"host_id"`
-	Note           string     `json:"note"`
-	ExpiresAt      time.Time  `json:"expires_at"`
-	TrackingNo     string     `json:"tracking_no"`
-	UnitsSold      *int64     `json:"units_sold"`
-	UnitsReturned  *int64     `json:"units_returned"`
-	Rating         int        `json:"rating"`
-	ResultNote     string     `json:"result_note"`
-	CancelledBy    string     `json:"cancelled_by"`
-	Version        int64      `json:"version"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-	ConfirmedAt    *time.Time `json:"confirmed_at"`
-	ShippedAt      *time.Time `json:"shipped_at"`
-	CompletedAt    *time.Time `json:"completed_at"`
-	CancelledAt    *time.Time `json:"cancelled_at"`
-	ExpiredAt      *time.Time `json:"expired_at"`
+	dealHead
+	Units         int64      `json:"units"`
+	StreamDate    time.Time  `json:"stream_date"`
+	ProfileID     string     `json:"profile_id"`
+	HostID        string     `json:"host_id"`
+	Note          string     `json:"note"`
+	ExpiresAt     time.Time  `json:"expires_at"`
+	TrackingNo    string     `json:"tracking_no"`
+	UnitsSold     *int64     `json:"units_sold"`
+	UnitsReturned *int64     `json:"units_returned"`
+	Rating        int        `json:"rating"`
+	ResultNote    string     `json:"result_note"`
+	CancelledBy   string     `json:"cancelled_by"`
+	CancelReason  string     `json:"cancel_reason"`
+	ConfirmedAt   *time.Time `json:"confirmed_at"`
+	ShippedAt     *time.Time `json:"shipped_at"`
+	CompletedAt   *time.Time `json:"completed_at"`
+	CancelledAt   *time.Time `json:"cancelled_at"`
+	ExpiredAt     *time.Time `json:"expired_at"`
+}
+
+// dealHead is what reservations and sample requests share, as the API
+// returns them.
+type dealHead struct {
+	ID             string    `json:"id"`
+	Status         string    `json:"status"`
+	ProductID      string    `json:"product_id"`
+	ProductSKU     string    `json:"product_sku"`
+	ProductTitleZh string    `json:"product_title_zh"`
+	ProductTitleEn string    `json:"product_title_en"`
+	SupplierOrgID  string    `json:"supplier_org_id"`
+	MCNOrgID       string    `json:"mcn_org_id"`
+	Version        int64     `json:"version"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 	dealParties
 }
 
@@ -94,27 +101,16 @@ func deref64(p *int64) int64 {
 
 // sampleRequest is a sample request as the API returns it.
 type sampleRequest struct {
-	ID             string     `json:"id"`
-	Status         string     `json:"status"`
-	ProductID      string     `json:"product_id"`
-	ProductSKU     string     `json:"product_sku"`
-	ProductTitleZh string     `json:"product_title_zh"`
-	ProductTitleEn string     `json:"product_title_en"`
-	SupplierOrgID  string     `json:"supplier_org_id"`
-	MCNOrgID       string     `json:"mcn_org_id"`
-	HostID         string     `json:"host_id"`
-	ShipToRegion   string     `json:"ship_to_region"`
-	Note           string     `json:"note"`
-	DeclineReason  string     `json:"decline_reason"`
-	TrackingNo     string     `json:"tracking_no"`
-	Version        int64      `json:"version"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-	AcceptedAt     *time.Time `json:"accepted_at"`
-	DeclinedAt     *time.Time `json:"declined_at"`
-	ShippedAt      *time.Time `json:"shipped_at"`
-	ReceivedAt     *time.Time `json:"received_at"`
-	dealParties
+	dealHead
+	HostID        string     `json:"host_id"`
+	ShipToRegion  string     `json:"ship_to_region"`
+	Note          string     `json:"note"`
+	DeclineReason string     `json:"decline_reason"`
+	TrackingNo    string     `json:"tracking_no"`
+	AcceptedAt    *time.Time `json:"accepted_at"`
+	DeclinedAt    *time.Time `json:"declined_at"`
+	ShippedAt     *time.Time `json:"shipped_at"`
+	ReceivedAt    *time.Time `json:"received_at"`
 }
 
 // dealChange is an entry of a deal's audit trail.

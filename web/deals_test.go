@@ -70,7 +70,7 @@ func TestDealActions(t *testing.T) {
 		{engine.ReservationHeld, later, "", ""}, // neither side
 	}
 	for _, c := range res {
-		r := reservation{Status: string(c.status), ExpiresAt: c.expires, Units: 10}
+		r := reservation{dealHead: dealHead{Status: string(c.status)}, ExpiresAt: c.expires, Units: 10}
 		if got := strings.Join(reservationActions(r, c.side, now), " "); got != c.want {
 			t.Errorf("reservation %s (expires %s) for the %q: %q, want %q", c.status, c.expires.Format(time.Kitchen), c.side, got, c.want)
 		}
@@ -89,7 +89,7 @@ func TestDealActions(t *testing.T) {
 		{engine.SampleReceived, engine.PartyMCN, ""},
 	}
 	for _, c := range smp {
-		if got := strings.Join(sampleActions(sampleRequest{Status: string(c.status)}, c.side, now), " "); got != c.want {
+		if got := strings.Join(sampleActions(sampleRequest{dealHead: dealHead{Status: string(c.status)}}, c.side, now), " "); got != c.want {
 			t.Errorf("sample request %s for the %q: %q, want %q", c.status, c.side, got, c.want)
 		}
 	}
